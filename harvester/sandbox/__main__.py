@@ -1,0 +1,59 @@
+"""``python -m harvester.sandbox --port 8960``: serve every API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from harvester.sandbox.server import SandboxConfig, SandboxServer, build_app
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m harvester.sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8960, help="port; 0 picks a free one (default 8960)")
+    parser.add_argument("--seed", type=int, default=1688, help="catalog seed (default 1688)")
+    parser.add_argument(
+        "--stores", default=None,
+        help="comma-separated store sizes, e.g. 0,7,275,50000 (default: 0,1,7,275,2600,6000)",
+    )
+    parser.add_argument("--max-page-size", type=int, default=50, help="server cap on pageSize (default 50)")
+    parser.add_argument("--search-window", type=int, default=2000, help="offers one store query can reach (default 2000)")
+    parser.add_argument(
+        "--rate-limit", action="append", default=[], metavar="API=QPS",
+        help="enforce a per-credential QPS limit on an API (repeatable)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s sandbox %(message)s")
+    rate_limits = {}
+    for spec in args.rate_limit:
+        name, _, qps = spec.partition("=")
+        rate_limits[name] = float(qps)
+    config = SandboxConfig(
+        seed=args.seed,
+        store_sizes=[int(s) for s in args.stores.split(",")] if args.stores else None,
+        max_page_size=args.max_page_size,
+        search_window=args.search_window,
+        rate_limits=rate_limits,
+    )
+    server = SandboxServer(build_app(config), args.host, args.port)
+    # One JSON line on stdout so that scripts (and tests) can read the address.
+    print(json.dumps({"sandbox": server.base_url, "stores": len(server.app.catalog.stores)}), flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

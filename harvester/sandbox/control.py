@@ -1,0 +1,65 @@
+"""The sandbox's own endpoints under ``/_sandbox/``: ground truth and switches."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from harvester.sandbox.server import SandboxResponse
+
+if TYPE_CHECKING:
+    from harvester.sandbox.server import SandboxApp, SandboxRequest
+
+
+def stores(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    """Every 1688 store's ``sellerOpenId`` and ``totalRecords``: the ground truth."""
+    return SandboxResponse(200, {"stores": app.catalog.summary()})
+
+
+def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    with app.lock:
+        return SandboxResponse(200, {"stats": dict(app.stats)})
+
+
+def faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    """Queue faults: ``{"api": "pandapon", "fault": "http500", "count": 2, ...params}``;
+    ``{"clear": true}`` drops every pending fault."""
+    body = request.json() or {}
+    if body.get("clear"):
+        app.faults.clear()
+        return SandboxResponse(200, {"ok": True})
+    params = {k: v for k, v in body.items() if k not in ("api", "fault", "count")}
+    try:
+        app.faults.add(body["api"], body["fault"], int(body.get("count", 1)), **params)
+    except (KeyError, ValueError) as exc:
+        return SandboxResponse(400, {"error": str(exc)})
+    return SandboxResponse(200, {"ok": True})
+
+
+def catalog(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    """Change the catalog: ``{"reprice": {"<offerId>": "12.34"}, "delist": [offerId, ...]}``."""
+    body = request.json() or {}
+    try:
+        for offer_id, price in (body.get("reprice") or {}).items():
+            app.catalog.reprice(int(offer_id), Decimal(str(price)))
+        for offer_id in body.get("delist") or []:
+            app.catalog.delist(int(offer_id))
+    except (KeyError, ValueError, ArithmeticError) as exc:
+        return SandboxResponse(400, {"error": f"unknown offer or bad price: {exc}"})
+    return SandboxResponse(200, {"ok": True})
+
+
+def offers(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    """Offer ids of one store (``?sellerOpenId=``), listed ones only."""
+    store = app.catalog.by_seller.get(request.query.get("sellerOpenId", ""))
+    if store is None:
+        return SandboxResponse(404, {"error": "unknown sellerOpenId"})
+    return SandboxResponse(200, {"offerIds": [o.offer_id for o in store.listed_offers()]})
+
+
+def register(app: SandboxApp) -> None:
+    app.route("GET", "/_sandbox/stores", "_sandbox", stores)
+    app.route("GET", "/_sandbox/offers", "_sandbox", offers)
+    app.route("GET", "/_sandbox/stats", "_sandbox", stats)
+    app.route("POST", "/_sandbox/faults", "_sandbox", faults)
+    app.route("POST", "/_sandbox/catalog", "_sandbox", catalog)

@@ -1,0 +1,179 @@
+"""The sandbox's HTTP server: a threaded stdlib server with a small router.
+
+Provider modules register handlers with :meth:`SandboxApp.route`; a handler
+takes a :class:`SandboxRequest` and returns a :class:`SandboxResponse`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from harvester.sandbox.catalog import Catalog
+from harvester.sandbox.faults import Faults
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SandboxRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+
+
+@dataclass
+class SandboxResponse:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Raw bytes to send instead of JSON-encoding ``body`` (malformed-body faults).
+    raw: bytes | None = None
+    #: Seconds to sleep before answering (slow-response faults).
+    delay: float = 0.0
+    #: Close the connection without answering (dropped-connection faults).
+    drop: bool = False
+
+    def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+Handler = Callable[["SandboxApp", SandboxRequest], SandboxResponse]
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 1688
+    #: Sizes of the 1688 stores; ``None`` means the catalog's default mix.
+    store_sizes: list[int] | None = None
+    #: The most offers a store listing returns per page, whatever ``pageSize`` asks.
+    max_page_size: int = 50
+    #: Offers a single store query can page through (1688's search window).
+    search_window: int = 2000
+    #: Per-API QPS limits enforced by the sandbox (``{}``: none).
+    rate_limits: dict[str, float] = field(default_factory=dict)
+
+
+class SandboxApp:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.catalog = Catalog(config.seed, config.store_sizes)
+        self.faults = Faults()
+        #: api → builder of that provider's error answer for a code (used by ``error`` faults).
+        self.error_builders: dict[str, Callable[[str, str | None, SandboxRequest], SandboxResponse]] = {}
+        self.routes: dict[tuple[str, str], tuple[str, Handler]] = {}
+        self.stats: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.started = time.time()
+
+    def route(self, method: str, path: str, api: str, handler: Handler) -> None:
+        self.routes[(method.upper(), path)] = (api, handler)
+
+    def count(self, key: str) -> None:
+        with self.lock:
+            self.stats[key] += 1
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        entry = self.routes.get((request.method, request.path))
+        if entry is None:
+            known = {path for _, path in self.routes}
+            status = 405 if request.path in known else 404
+            return SandboxResponse(status, {"error": f"no route for {request.method} {request.path}"})
+        api, handler = entry
+        self.count(f"{api}/calls")
+        fault = self.faults.take(api)
+        if fault is not None:
+            self.count(f"{api}/fault/{fault.name}")
+            response = fault.response(self, request, handler)
+        else:
+            response = handler(self, request)
+        self.count(f"{api}/status/{response.status}")
+        return response
+
+
+def _make_handler_class(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "harvester-sandbox/1"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = SandboxRequest(
+                method=self.command,
+                path=parts.path,
+                query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            try:
+                response = app.handle(request)
+            except Exception:  # a sandbox bug must show, not hang the client
+                logger.exception("sandbox handler failed for %s %s", self.command, parts.path)
+                response = SandboxResponse(500, {"error": "sandbox handler failed"})
+            if response.delay:
+                time.sleep(response.delay)
+            if response.drop:
+                self.close_connection = True
+                return
+            payload = response.encoded()
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.headers.pop("Content-Type", "application/json;charset=UTF-8"))
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _serve
+        do_POST = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            logger.debug("%s - %s", self.address_string(), format % args)
+
+    return RequestHandler
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        super().__init__((host, port), _make_handler_class(app))
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+def build_app(config: SandboxConfig) -> SandboxApp:
+    from harvester.sandbox import control
+    from harvester.sandbox.providers import PROVIDER_MODULES
+
+    app = SandboxApp(config)
+    control.register(app)
+    for module in PROVIDER_MODULES:
+        module.register(app)
+    return app

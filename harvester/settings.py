@@ -1,0 +1,67 @@
+"""Scrapy settings of the harvester, with every ``HARVESTER_*`` default in one place.
+
+Provider credentials and base URLs (``PANDAPON_ACCESS_KEY``, ``PANDAPON_BASE_URL``, ...)
+are read from settings of the same name, else from the environment; they have no
+entry here so that the environment applies unless overridden with ``-s``.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "harvester"
+SPIDER_MODULES = ["harvester.spiders"]
+NEWSPIDER_MODULE = "harvester.spiders"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# These are API calls, not pages: no robots.txt, no cookies, no redirects to follow.
+ROBOTSTXT_OBEY = False
+COOKIES_ENABLED = False
+REDIRECT_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+USER_AGENT = "harvester/0.1 (+https://github.com/harvester)"
+LOG_LEVEL = "INFO"
+# API error answers arrive as 4xx/5xx too; the error middleware classifies them.
+HTTPERROR_ALLOW_ALL = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 30
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 16
+
+REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
+
+DOWNLOADER_MIDDLEWARES = {
+    # classify envelope errors before RetryMiddleware (550) sees the response
+    "harvester.middlewares.errors.ApiErrorMiddleware": 560,
+    # sign last, right before the download handler
+    "harvester.middlewares.signing.ApiSigningMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "harvester.pipelines.normalize.NormalizePipeline": 100,
+    "harvester.pipelines.storage.SqlStoragePipeline": 800,
+}
+EXTENSIONS = {
+    "harvester.extensions.redact.RedactSecrets": 0,
+}
+
+# --- harvester components (documented defaults) ------------------------------------
+#: Classify API answers (errors inside HTTP 200 bodies included); retry, stop or dead-letter.
+HARVESTER_API_ERRORS_ENABLED = True
+#: Map every ApiRecord to the product schema.
+HARVESTER_NORMALIZE_ENABLED = True
+#: Write items to SQL. Database URL: HARVESTER_DATABASE_URL (setting or environment),
+#: default sqlite:///data/harvester.sqlite.
+HARVESTER_STORAGE_ENABLED = True
+#: Items per write batch.
+HARVESTER_STORAGE_BATCH_SIZE = 500
+#: Seconds an item may wait in the buffer before a partial batch is written.
+HARVESTER_STORAGE_MAX_LATENCY = 2.0
+#: Queued batches beyond which process_item waits for the writer (back-pressure).
+HARVESTER_STORAGE_MAX_PENDING = 4
+#: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
+HARVESTER_PANDAPON_PAGE_SIZE = 50
+#: PandaPon: offers one store query can page through; bigger stores are split in price bands.
+HARVESTER_PANDAPON_SEARCH_WINDOW = 2000
+#: PandaPon: upper bound of the first price band when a store must be split.
+HARVESTER_PANDAPON_MAX_PRICE = "1000000"
+#: PandaPon: ``ms`` or ``s`` for the ``timestamp`` header.
+HARVESTER_PANDAPON_TIMESTAMP_UNIT = "ms"

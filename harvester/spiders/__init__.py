@@ -1,0 +1,2 @@
+"""Spiders: thin. Provider knowledge is in :mod:`harvester.apis`, arguments are
+validated once in each spider's ``Params``."""

@@ -1,0 +1,147 @@
+"""What every API spider shares: argument validation, request factory, errback."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import scrapy
+from scrapy.exceptions import UsageError
+from scrapy.http import JsonRequest
+
+from harvester import signals
+from harvester.apis import get_provider
+from harvester.apis.base import MissingCredentials
+from harvester.config import base_url
+from harvester.items import DeadLetter
+from harvester.middlewares.errors import ApiRejected
+from harvester.middlewares.signing import provider_config
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+
+class ArgumentError(UsageError):
+    """A spider argument is missing or malformed (raised before any request)."""
+
+
+def id_list(value: str | None, name: str, *, numeric: bool = False) -> list[str]:
+    """Split ``a,b,c`` (or ``@path/to/file`` with one id per line) into ids."""
+    if not value:
+        return []
+    if value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            raise ArgumentError(f"-a {name}={value}: file {path} does not exist")
+        raw = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        raw = value.split(",")
+    ids = [item.strip() for item in raw if item.strip()]
+    if numeric:
+        bad = [item for item in ids if not item.isdigit()]
+        if bad:
+            raise ArgumentError(f"-a {name}: ids must be numeric, got {', '.join(map(repr, bad[:5]))}")
+    return list(dict.fromkeys(ids))
+
+
+def int_arg(value: Any, name: str, *, default: int, minimum: int = 0) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"-a {name}={value!r}: must be an integer") from None
+    if number < minimum:
+        raise ArgumentError(f"-a {name}={value!r}: must be at least {minimum}")
+    return number
+
+
+class ApiSpider(scrapy.Spider):
+    """Base of the harvester's spiders.
+
+    Subclasses set ``apis`` (provider names they call) and implement
+    ``parse_arguments(**kwargs)``, which validates ``-a`` arguments and raises
+    :class:`ArgumentError` with a message saying what to pass.
+    """
+
+    apis: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.harvester_arguments = dict(kwargs)
+        for name in cls.apis:
+            try:
+                provider_config(crawler.settings, get_provider(name))
+            except MissingCredentials as exc:
+                raise UsageError(str(exc)) from None
+        return spider
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parse_arguments(**kwargs)
+
+    def parse_arguments(self, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def api_url(self, api: str, path: str) -> str:
+        return base_url(self.settings, get_provider(api)) + path
+
+    def api_request(
+        self,
+        api: str,
+        path: str,
+        data: dict[str, Any],
+        callback: Callable[..., Any],
+        cb_kwargs: dict[str, Any] | None = None,
+        priority: int = 0,
+    ) -> JsonRequest:
+        """A POST/JSON request to *api*; signed at send time by the signing middleware."""
+        return JsonRequest(
+            self.api_url(api, path),
+            data=data,
+            callback=callback,
+            errback=self.on_error,
+            cb_kwargs=cb_kwargs or {},
+            meta={"harvester_api": api},
+            priority=priority,
+            dont_filter=False,
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        """Keep every failed call as a dead letter: its reason, request and body."""
+        request = failure.request  # type: ignore[attr-defined]
+        api = request.meta.get("harvester_api", "unknown")
+        error = failure.value
+        if isinstance(error, ApiRejected):
+            response = error.response
+            reason, status = str(error.error), response.status
+            body = response.text if response.body else None
+            kind = "response"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+            status, body, kind = None, None, "request"
+        self.crawler.stats.inc_value(f"harvester/failed_requests/{api}")
+        self.request_failed(request, reason)
+        self.crawler.signals.send_catch_log(
+            signal=signals.dead_letter,
+            dead_letter=DeadLetter(
+                api=api, reason=reason, kind=kind, url=request.url, http_status=status,
+                request_body=request.body.decode("utf-8", "replace") if request.body else None, body=body,
+            ),
+        )
+
+    def request_failed(self, request: scrapy.Request, reason: str) -> None:
+        """Hook: a request failed for good (subclasses track completeness here)."""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

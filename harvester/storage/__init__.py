@@ -1,0 +1,1 @@
+"""SQL storage: typed models, engine setup and the one upsert path."""

@@ -1,0 +1,224 @@
+"""SQLAlchemy 2 typed models of the harvester database.
+
+- ``products``: current state per (``source``, ``product_id``), enriched by every API
+  that saw the product (a column another API left empty keeps its value).
+- ``product_payloads``: the latest raw record per product *and API*, with the hash
+  of its tracked fields.
+- ``product_history``: append-only; a row per crawl in which an API saw the tracked
+  fields (price, stock, sales, title, availability) of a product change.
+- ``skus``, ``price_tiers``: per product, replaced by each detail fetch.
+- ``shops``: shops / sellers seen.
+- ``related_edges``: (source product, related product, rank) with the run that saw it.
+- ``crawl_runs``: spider, arguments, start/end, status and final stats.
+- ``dead_letters``: responses and records that could not be parsed or validated.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(18, 4)
+Percent = Numeric(9, 4)
+Timestamp = DateTime(timezone=True)
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+# SQL NULL, not the JSON text 'null', for a missing value.
+Json = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: Json, list[Any]: Json}
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    spider: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: ``running``, then Scrapy's finish reason (``finished``, ``shutdown``, ``pandapon_auth``, ...).
+    status: Mapped[str] = mapped_column(String(64), default="running")
+    #: True when the run walked complete store listings (delistings may be inferred).
+    complete: Mapped[bool] = mapped_column(default=False)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("source", "product_id"),
+        Index("ix_products_seller", "source", "seller_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    price_raw: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    original_price: Mapped[Decimal | None] = mapped_column(Money)
+    coupon_price: Mapped[Decimal | None] = mapped_column(Money)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    images: Mapped[list[Any] | None] = mapped_column(Json)
+    seller_id: Mapped[str | None] = mapped_column(String(64))
+    shop_id: Mapped[str | None] = mapped_column(String(64))
+    shop_name: Mapped[str | None] = mapped_column(Text)
+    shop_url: Mapped[str | None] = mapped_column(Text)
+    category_ids: Mapped[list[Any] | None] = mapped_column(Json)
+    category_names: Mapped[list[Any] | None] = mapped_column(Json)
+    month_sold: Mapped[int | None] = mapped_column(Integer)
+    volume: Mapped[int | None] = mapped_column(Integer)
+    stock: Mapped[int | None] = mapped_column(Integer)
+    is_jxhy: Mapped[bool | None]
+    is_one_psale: Mapped[bool | None]
+    repurchase_rate: Mapped[Decimal | None] = mapped_column(Percent)
+    commission_rate: Mapped[Decimal | None] = mapped_column(Percent)
+    rating: Mapped[Decimal | None] = mapped_column(Percent)
+    available: Mapped[bool | None]
+    url: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    #: API of the latest record merged into this row.
+    last_api: Mapped[str | None] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime] = mapped_column(Timestamp)
+    fetched_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_run_id: Mapped[int | None] = mapped_column(Id)
+    #: Set when a complete store dump no longer lists the product.
+    delisted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    delisted_run_id: Mapped[int | None] = mapped_column(Id)
+
+
+class ProductPayload(Base):
+    __tablename__ = "product_payloads"
+    __table_args__ = (UniqueConstraint("source", "product_id", "api"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(64))
+    api: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(Timestamp)
+    run_id: Mapped[int | None] = mapped_column(Id)
+
+
+class ProductHistory(Base):
+    __tablename__ = "product_history"
+    __table_args__ = (Index("ix_product_history_product", "source", "product_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(64))
+    api: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(Id)
+    observed_at: Mapped[datetime] = mapped_column(Timestamp)
+    title: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stock: Mapped[int | None] = mapped_column(Integer)
+    month_sold: Mapped[int | None] = mapped_column(Integer)
+    volume: Mapped[int | None] = mapped_column(Integer)
+    available: Mapped[bool | None]
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+    __table_args__ = (UniqueConstraint("source", "product_id", "sku_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(64))
+    sku_id: Mapped[str] = mapped_column(String(64))
+    spec_id: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stock: Mapped[int | None] = mapped_column(Integer)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PriceTier(Base):
+    __tablename__ = "price_tiers"
+    __table_args__ = (UniqueConstraint("source", "product_id", "start_quantity"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(64))
+    start_quantity: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    __table_args__ = (UniqueConstraint("source", "shop_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    shop_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    seller_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RelatedEdge(Base):
+    __tablename__ = "related_edges"
+    __table_args__ = (UniqueConstraint("source", "source_product_id", "related_product_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_product_id: Mapped[str] = mapped_column(String(64))
+    related_product_id: Mapped[str] = mapped_column(String(64), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp)
+    run_id: Mapped[int | None] = mapped_column(Id)
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(Id, ForeignKey("crawl_runs.id"), index=True)
+    api: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    request_body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -1,0 +1,290 @@
+"""The one write path: batched, idempotent upserts keyed by natural keys.
+
+Every function takes a SQLAlchemy ``Session`` and runs on a worker thread
+(see :mod:`harvester.pipelines.storage`), never on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from harvester import items
+from harvester.storage import models
+
+#: Fields whose change is worth a history row.
+TRACKED_FIELDS = ("title", "price", "currency", "stock", "month_sold", "volume", "available")
+#: Product columns that a record may leave empty without erasing what another API stored.
+MERGED_COLUMNS = (
+    "title", "title_en", "price", "price_raw", "currency", "original_price", "coupon_price",
+    "image_url", "images", "seller_id", "shop_id", "shop_name", "shop_url", "category_ids",
+    "category_names", "month_sold", "volume", "stock", "is_jxhy", "is_one_psale",
+    "repurchase_rate", "commission_rate", "rating", "available", "url", "extra",
+)
+_KEY_CHUNK = 300
+
+
+@dataclass
+class Batch:
+    """Items buffered for one write."""
+
+    products: list[items.Product] = field(default_factory=list)
+    edges: list[items.RelatedEdge] = field(default_factory=list)
+    dead_letters: list[items.DeadLetter] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.products) + len(self.edges) + len(self.dead_letters)
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """The dialect's own ``INSERT`` (with ``on_conflict_do_*``)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {name}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def content_hash(product: items.Product) -> str:
+    tracked = {name: _jsonable(getattr(product, name)) for name in TRACKED_FIELDS}
+    return hashlib.sha256(json.dumps(tracked, sort_keys=True).encode()).hexdigest()
+
+
+def _last_per_key(rows: Iterable[Any], key: Any) -> list[Any]:
+    """Keep the last row per key: PostgreSQL refuses to upsert one row twice in a statement."""
+    return list({key(row): row for row in rows}.values())
+
+
+def write_batch(session: Session, batch: Batch, run_id: int | None) -> None:
+    """Write one batch in the session's transaction (the caller commits)."""
+    now = datetime.now(UTC)
+    if batch.products:
+        upsert_products(session, batch.products, run_id, now)
+    if batch.edges:
+        upsert_edges(session, batch.edges, run_id, now)
+    if batch.dead_letters:
+        insert_dead_letters(session, batch.dead_letters, run_id)
+
+
+def upsert_products(session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime) -> None:
+    products = _last_per_key(products, lambda p: (p.source, p.product_id, p.api))
+    _record_history(session, products, run_id, now)
+    table = models.Product.__table__
+    rows = []
+    for product in _last_per_key(products, lambda p: (p.source, p.product_id)):
+        row = {name: getattr(product, name) for name in MERGED_COLUMNS}
+        for name in ("images", "category_ids", "category_names", "extra"):
+            row[name] = _jsonable(row[name]) or None
+        row.update(
+            source=product.source, product_id=product.product_id, last_api=product.api,
+            first_seen_at=product.fetched_at, fetched_at=product.fetched_at, updated_at=now,
+            last_run_id=run_id, delisted_at=None, delisted_run_id=None,
+        )
+        rows.append(row)
+    stmt = _insert(session, table)
+    excluded = stmt.excluded
+    set_ = {name: func.coalesce(excluded[name], table.c[name]) for name in MERGED_COLUMNS}
+    set_.update(
+        last_api=excluded.last_api, fetched_at=excluded.fetched_at, updated_at=excluded.updated_at,
+        last_run_id=excluded.last_run_id, delisted_at=None, delisted_run_id=None,
+    )
+    session.execute(stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_), rows)
+    _replace_children(session, products, now)
+    _upsert_shops(session, products, now)
+
+
+def _record_history(session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime) -> None:
+    """Append a history row for each (product, API) whose tracked fields changed, and
+    store the latest payload and hash per (product, API)."""
+    payloads = models.ProductPayload.__table__
+    hashes = {(p.source, p.product_id, p.api): content_hash(p) for p in products}
+    known: dict[tuple[str, str, str], str] = {}
+    keys = list(hashes)
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start:start + _KEY_CHUNK]
+        query = select(payloads.c.source, payloads.c.product_id, payloads.c.api, payloads.c.content_hash).where(
+            tuple_(payloads.c.source, payloads.c.product_id, payloads.c.api).in_(chunk)
+        )
+        known.update({(s, pid, api): h for s, pid, api, h in session.execute(query)})
+    changed = [p for p in products if known.get((p.source, p.product_id, p.api)) != hashes[(p.source, p.product_id, p.api)]]
+    if changed:
+        session.execute(
+            models.ProductHistory.__table__.insert(),
+            [
+                {
+                    "source": p.source, "product_id": p.product_id, "api": p.api, "run_id": run_id,
+                    "observed_at": p.fetched_at, "title": p.title, "price": p.price, "currency": p.currency,
+                    "stock": p.stock, "month_sold": p.month_sold, "volume": p.volume,
+                    "available": p.available, "content_hash": hashes[(p.source, p.product_id, p.api)],
+                }
+                for p in changed
+            ],
+        )
+    stmt = _insert(session, payloads)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source", "product_id", "api"],
+            set_={
+                "payload": stmt.excluded.payload, "content_hash": stmt.excluded.content_hash,
+                "fetched_at": stmt.excluded.fetched_at, "run_id": stmt.excluded.run_id,
+            },
+        ),
+        [
+            {
+                "source": p.source, "product_id": p.product_id, "api": p.api, "payload": _jsonable(p.raw),
+                "content_hash": hashes[(p.source, p.product_id, p.api)], "fetched_at": p.fetched_at,
+                "run_id": run_id,
+            }
+            for p in products
+        ],
+    )
+
+
+def _replace_children(session: Session, products: Sequence[items.Product], now: datetime) -> None:
+    """Replace SKUs and price tiers of products whose record carries them."""
+    for model, attr in ((models.Sku, "skus"), (models.PriceTier, "price_tiers")):
+        owners = [p for p in products if getattr(p, attr)]
+        if not owners:
+            continue
+        table = model.__table__
+        keys = [(p.source, p.product_id) for p in owners]
+        for start in range(0, len(keys), _KEY_CHUNK):
+            session.execute(
+                delete(table).where(tuple_(table.c.source, table.c.product_id).in_(keys[start:start + _KEY_CHUNK]))
+            )
+        if attr == "skus":
+            rows = [
+                {
+                    "source": p.source, "product_id": p.product_id, "sku_id": s.sku_id, "spec_id": s.spec_id,
+                    "attributes": s.attributes or None, "price": s.price, "currency": s.currency,
+                    "stock": s.stock, "image_url": s.image_url, "updated_at": now,
+                }
+                for p in owners for s in p.skus
+            ]
+            rows = _last_per_key(rows, lambda r: (r["source"], r["product_id"], r["sku_id"]))
+        else:
+            rows = [
+                {
+                    "source": p.source, "product_id": p.product_id, "start_quantity": t.start_quantity,
+                    "price": t.price, "currency": t.currency, "updated_at": now,
+                }
+                for p in owners for t in p.price_tiers
+            ]
+            rows = _last_per_key(rows, lambda r: (r["source"], r["product_id"], r["start_quantity"]))
+        session.execute(table.insert(), rows)
+
+
+def _upsert_shops(session: Session, products: Sequence[items.Product], now: datetime) -> None:
+    shops = _last_per_key((p for p in products if p.shop_id), lambda p: (p.source, p.shop_id))
+    if not shops:
+        return
+    table = models.Shop.__table__
+    stmt = _insert(session, table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source", "shop_id"],
+            set_={
+                "name": func.coalesce(stmt.excluded.name, table.c.name),
+                "url": func.coalesce(stmt.excluded.url, table.c.url),
+                "seller_id": func.coalesce(stmt.excluded.seller_id, table.c.seller_id),
+                "updated_at": stmt.excluded.updated_at,
+            },
+        ),
+        [
+            {"source": p.source, "shop_id": p.shop_id, "name": p.shop_name, "url": p.shop_url,
+             "seller_id": p.seller_id, "updated_at": now}
+            for p in shops
+        ],
+    )
+
+
+def upsert_edges(session: Session, edges: Sequence[items.RelatedEdge], run_id: int | None, now: datetime) -> None:
+    table = models.RelatedEdge.__table__
+    rows = _last_per_key(
+        (
+            {
+                "source": e.source, "source_product_id": e.source_product_id,
+                "related_product_id": e.related_product_id, "rank": e.rank,
+                "first_seen_at": e.fetched_at, "last_seen_at": e.fetched_at, "run_id": run_id,
+            }
+            for e in edges
+        ),
+        lambda r: (r["source"], r["source_product_id"], r["related_product_id"]),
+    )
+    stmt = _insert(session, table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source", "source_product_id", "related_product_id"],
+            set_={"rank": stmt.excluded.rank, "last_seen_at": stmt.excluded.last_seen_at, "run_id": stmt.excluded.run_id},
+        ),
+        rows,
+    )
+
+
+def insert_dead_letters(session: Session, letters: Sequence[items.DeadLetter], run_id: int | None) -> None:
+    session.execute(
+        models.DeadLetter.__table__.insert(),
+        [
+            {
+                "run_id": run_id, "api": d.api, "kind": d.kind, "reason": d.reason, "url": d.url,
+                "http_status": d.http_status, "request_body": d.request_body, "body": d.body,
+                "fetched_at": d.fetched_at,
+            }
+            for d in letters
+        ],
+    )
+
+
+def start_run(session: Session, spider: str, arguments: dict[str, Any]) -> int:
+    run = models.CrawlRun(spider=spider, arguments=_jsonable(arguments), started_at=datetime.now(UTC), status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, status: str, stats: dict[str, Any], complete: bool) -> None:
+    session.execute(
+        update(models.CrawlRun)
+        .where(models.CrawlRun.id == run_id)
+        .values(finished_at=datetime.now(UTC), status=status, stats=_jsonable(stats), complete=complete)
+    )
+
+
+def mark_delisted(session: Session, run_id: int, source: str, seller_id: str) -> int:
+    """After a complete dump of *seller_id*'s store, mark its products the run did not see."""
+    table = models.Product.__table__
+    result = session.execute(
+        update(table)
+        .where(
+            and_(
+                table.c.source == source,
+                table.c.seller_id == seller_id,
+                table.c.delisted_at.is_(None),
+                or_(table.c.last_run_id.is_(None), table.c.last_run_id != run_id),
+            )
+        )
+        .values(delisted_at=datetime.now(UTC), delisted_run_id=run_id)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+
+def rows(db_url: str, sql: str) -> list[tuple]:
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as connection:
+        return connection.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("size", [0, 7, 275, 2600])
+def test_store_dump_stores_exactly_total_records(sandbox, run_crawl, db_url, size):
+    seller = sandbox.store(size)
+    result = run_crawl("store", sandbox, args={"seller_open_id": seller})
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.stats["finish_reason"] == "finished"
+    (count, distinct), = rows(db_url, f"select count(*), count(distinct product_id) from products where seller_id = '{seller}'")
+    assert count == distinct == size
