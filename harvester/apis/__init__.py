@@ -1,11 +1,12 @@
-"""Provider modules, one per API, and the registry that finds them by name.
+"""Provider modules, one per API, found automatically by their ``NAME``.
 
-A provider module defines at least:
+A provider module (``harvester/apis/<provider>.py``) defines at least:
 
 - ``NAME`` (registry key, also ``request.meta["harvester_api"]``), ``SOURCE`` (marketplace);
-- ``DEFAULT_BASE_URL``, ``BASE_URL_SETTING``, ``CREDENTIAL_SETTINGS``, ``DEFAULT_QPS``;
+- ``DEFAULT_BASE_URL``, ``BASE_URL_SETTING``, ``CREDENTIAL_SETTINGS``, ``SECRET_SETTINGS``,
+  ``DEFAULT_QPS``, optional ``OPTION_SETTINGS`` (setting → default) read by the signer;
 - ``sign(request: Unsigned, config: dict[str, str], now: float) -> Signed`` where
-  *config* holds ``CREDENTIAL_SETTINGS`` and ``OPTION_SETTINGS`` values;
+  *config* holds the ``CREDENTIAL_SETTINGS`` and ``OPTION_SETTINGS`` values;
 - ``check_response(status, headers, body) -> Any`` returning the envelope's data or
   raising a classified :class:`~harvester.apis.base.ApiError`;
 - ``to_product(record, context) -> dict`` mapping one raw record to product fields;
@@ -15,20 +16,29 @@ A provider module defines at least:
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from functools import cache
 from types import ModuleType
 
-#: Registry name → module path. Add a provider here.
-PROVIDERS: dict[str, str] = {
-    "pandapon": "harvester.apis.pandapon",
-}
+
+@cache
+def _registry() -> dict[str, ModuleType]:
+    registry: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "base" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "sign"):
+            registry[module.NAME] = module
+    return registry
 
 
 def get_provider(name: str) -> ModuleType:
     try:
-        return importlib.import_module(PROVIDERS[name])
+        return _registry()[name]
     except KeyError:
-        raise KeyError(f"unknown API {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
+        raise KeyError(f"unknown API {name!r}; known: {', '.join(sorted(_registry()))}") from None
 
 
 def all_providers() -> list[ModuleType]:
-    return [get_provider(name) for name in PROVIDERS]
+    return list(_registry().values())

@@ -1,11 +1,17 @@
-"""The provider modules the sandbox serves. Add a module here to serve a new API.
-
-Each module defines ``NAME``, ``CREDENTIAL_DEFAULTS`` (variable → default value),
-``BASE_URL_VARIABLE`` and ``register(app)``, which adds its routes.
-"""
+"""The provider modules the sandbox serves: every module of :mod:`harvester.sandbox.apis`."""
 
 from __future__ import annotations
 
-from harvester.sandbox import pandapon
+import importlib
+import pkgutil
+from types import ModuleType
 
-PROVIDER_MODULES = [pandapon]
+from harvester.sandbox import apis
+
+
+def _discover() -> list[ModuleType]:
+    modules = [importlib.import_module(f"{apis.__name__}.{info.name}") for info in pkgutil.iter_modules(apis.__path__)]
+    return [module for module in modules if hasattr(module, "register")]
+
+
+PROVIDER_MODULES: list[ModuleType] = _discover()

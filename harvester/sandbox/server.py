@@ -79,6 +79,10 @@ class SandboxApp:
         self.faults = Faults()
         #: api → builder of that provider's error answer for a code (used by ``error`` faults).
         self.error_builders: dict[str, Callable[[str, str | None, SandboxRequest], SandboxResponse]] = {}
+        #: api → builder of that provider's own over-the-rate-limit answer.
+        self.throttle_builders: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {}
+        #: api → the credential a request is made with (rate limits are per credential).
+        self.credential_of: dict[str, Callable[[SandboxRequest], str]] = {}
         self.routes: dict[tuple[str, str], tuple[str, Handler]] = {}
         self.stats: Counter[str] = Counter()
         self.lock = threading.Lock()

@@ -212,3 +212,5 @@ def register(app: SandboxApp) -> None:
     app.route("POST", api.STORE_PATH, NAME, selleroffer)
     app.route("POST", api.RELATED_PATH, NAME, related)
     app.error_builders[NAME] = error
+    app.throttle_builders[NAME] = lambda request: error("429", None, request)
+    app.credential_of[NAME] = lambda request: request.headers.get("access-key", "")
