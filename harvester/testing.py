@@ -135,7 +135,10 @@ def _main(argv: list[str]) -> int:
     deferred = process.crawl(crawler, **spider_args)
     deferred.addErrback(lambda failure: failed.append(failure.value))
     process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats()
+    except RuntimeError:  # the crawl never started (bad arguments or credentials)
+        stats = {}
     with open(options.stats_path, "w") as handle:
         json.dump(stats, handle, default=str)
     if failed:

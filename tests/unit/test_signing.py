@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from scrapy.http import JsonRequest
+from scrapy.utils.test import get_crawler
+
+from harvester.apis import pandapon
+from harvester.apis.base import MissingCredentials, require
+from harvester.extensions.redact import SecretFilter
+from harvester.fingerprint import AuthlessRequestFingerprinter
+from harvester.middlewares.signing import ApiSigningMiddleware
+
+CREDS = {
+    "PANDAPON_ACCESS_KEY": "key-123",
+    "PANDAPON_SECRET_KEY": "secret-456",
+    "PANDAPON_USER_ID": "77",
+    "PANDAPON_BASE_URL": "http://127.0.0.1:9",
+}
+
+
+def request(url="http://127.0.0.1:9/alibaba/product/query/selleroffer", **meta):
+    return JsonRequest(url, data={"beginPage": 1}, meta={"harvester_api": "pandapon", **meta})
+
+
+def test_middleware_signs_at_send_time_and_resigns_retries():
+    crawler = get_crawler(settings_dict=CREDS)
+    middleware = ApiSigningMiddleware.from_crawler(crawler)
+    req = request()
+    middleware.process_request(req)
+    first = {name: req.headers[name].decode() for name in pandapon.AUTH_HEADERS}
+    assert first["access-key"] == "key-123"
+    assert abs(int(first["timestamp"]) / 1000 - time.time()) < 5
+    assert first["signature"] == pandapon.signature("key-123", first["timestamp"], first["nonce-str"], "secret-456")
+    retry = req.replace()  # what get_retry_request does
+    middleware.process_request(retry)
+    assert retry.headers["nonce-str"] != req.headers["nonce-str"]
+    assert "secret-456" not in str(retry.headers)
+
+
+def test_middleware_ignores_other_hosts_and_untagged_requests():
+    middleware = ApiSigningMiddleware.from_crawler(get_crawler(settings_dict=CREDS))
+    foreign = request("http://example.com/alibaba/product/query/selleroffer")
+    middleware.process_request(foreign)
+    assert b"signature" not in foreign.headers
+    plain = JsonRequest("http://127.0.0.1:9/x", data={})
+    middleware.process_request(plain)
+    assert b"signature" not in plain.headers
+
+
+def test_settings_override_environment(monkeypatch):
+    monkeypatch.setenv("PANDAPON_ACCESS_KEY", "from-env")
+    assert require({"PANDAPON_ACCESS_KEY": "from-setting"}, ["PANDAPON_ACCESS_KEY"], "pandapon") == {
+        "PANDAPON_ACCESS_KEY": "from-setting"
+    }
+    assert require({}, ["PANDAPON_ACCESS_KEY"], "pandapon") == {"PANDAPON_ACCESS_KEY": "from-env"}
+
+
+def test_missing_credentials_message_names_them(monkeypatch):
+    for name in ("PANDAPON_SECRET_KEY", "PANDAPON_USER_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(MissingCredentials, match="PANDAPON_SECRET_KEY, PANDAPON_USER_ID"):
+        require({"PANDAPON_ACCESS_KEY": "x"}, pandapon.CREDENTIAL_SETTINGS, "pandapon")
+
+
+def test_fingerprint_ignores_auth_query_params():
+    fingerprinter = AuthlessRequestFingerprinter()
+    fingerprinter._auth_params = frozenset({"Signature", "Timestamp"})
+    a = JsonRequest("http://h/?Action=X&Signature=abc&Timestamp=1", data={"a": 1})
+    b = JsonRequest("http://h/?Action=X&Signature=def&Timestamp=2", data={"a": 1})
+    c = JsonRequest("http://h/?Action=Y&Signature=def&Timestamp=2", data={"a": 1})
+    assert fingerprinter.fingerprint(a) == fingerprinter.fingerprint(b)
+    assert fingerprinter.fingerprint(a) != fingerprinter.fingerprint(c)
+
+
+def test_fingerprint_of_signed_pandapon_request_is_stable():
+    fingerprinter = AuthlessRequestFingerprinter()
+    middleware = ApiSigningMiddleware.from_crawler(get_crawler(settings_dict=CREDS))
+    unsigned, signed = request(), request()
+    middleware.process_request(signed)
+    assert fingerprinter.fingerprint(unsigned) == fingerprinter.fingerprint(signed)
+
+
+def test_secret_filter_redacts():
+    log_filter = SecretFilter(["secret-456"])
+    assert log_filter.redact("settings {'PANDAPON_SECRET_KEY': 'secret-456'}") == "settings {'PANDAPON_SECRET_KEY': '***'}"
