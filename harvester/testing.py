@@ -75,6 +75,9 @@ def run_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Sandb
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @dataclass

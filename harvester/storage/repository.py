@@ -67,9 +67,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _hash(fields: dict[str, Any]) -> str:
+    normalized = {k: str(v.normalize()) if isinstance(v, Decimal) else v for k, v in fields.items()}
+    return hashlib.sha256(json.dumps(normalized, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def content_hash(product: items.Product) -> str:
-    tracked = {name: _jsonable(getattr(product, name)) for name in TRACKED_FIELDS}
-    return hashlib.sha256(json.dumps(tracked, sort_keys=True).encode()).hexdigest()
+    """Hash of the tracked fields of *product* (stored per product and API)."""
+    return _hash({name: getattr(product, name) for name in TRACKED_FIELDS})
 
 
 def _last_per_key(rows: Iterable[Any], key: Any) -> list[Any]:
@@ -116,32 +121,43 @@ def upsert_products(session: Session, products: Sequence[items.Product], run_id:
 
 
 def _record_history(session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime) -> None:
-    """Append a history row for each (product, API) whose tracked fields changed, and
-    store the latest payload and hash per (product, API)."""
-    payloads = models.ProductPayload.__table__
-    hashes = {(p.source, p.product_id, p.api): content_hash(p) for p in products}
-    known: dict[tuple[str, str, str], str] = {}
-    keys = list(hashes)
+    """Append a history row for each product whose tracked fields changed, and store
+    the latest payload per (product, API).
+
+    A record is compared with the product's current row, counting only the tracked
+    fields it carries: a related-items record without sales figures does not
+    "change" the sales a store walk saw. A product seen for the first time gets its
+    first history row.
+    """
+    table = models.Product.__table__
+    latest = {(p.source, p.product_id): p for p in products}
+    current: dict[tuple[str, str], dict[str, Any]] = {}
+    keys = list(latest)
+    tracked = [table.c[name] for name in TRACKED_FIELDS]
     for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start:start + _KEY_CHUNK]
-        query = select(payloads.c.source, payloads.c.product_id, payloads.c.api, payloads.c.content_hash).where(
-            tuple_(payloads.c.source, payloads.c.product_id, payloads.c.api).in_(chunk)
+        query = select(table.c.source, table.c.product_id, *tracked).where(
+            tuple_(table.c.source, table.c.product_id).in_(keys[start:start + _KEY_CHUNK])
         )
-        known.update({(s, pid, api): h for s, pid, api, h in session.execute(query)})
-    changed = [p for p in products if known.get((p.source, p.product_id, p.api)) != hashes[(p.source, p.product_id, p.api)]]
-    if changed:
-        session.execute(
-            models.ProductHistory.__table__.insert(),
-            [
-                {
-                    "source": p.source, "product_id": p.product_id, "api": p.api, "run_id": run_id,
-                    "observed_at": p.fetched_at, "title": p.title, "price": p.price, "currency": p.currency,
-                    "stock": p.stock, "month_sold": p.month_sold, "volume": p.volume,
-                    "available": p.available, "content_hash": hashes[(p.source, p.product_id, p.api)],
-                }
-                for p in changed
-            ],
+        for source, product_id, *values in session.execute(query):
+            current[(source, product_id)] = dict(zip(TRACKED_FIELDS, values, strict=True))
+    history = []
+    for key, product in latest.items():
+        observed = {name: getattr(product, name) for name in TRACKED_FIELDS}
+        old = current.get(key)
+        if old is not None:
+            observed = {name: old[name] if value is None else value for name, value in observed.items()}
+            if observed == old:
+                continue
+        history.append(
+            {
+                "source": product.source, "product_id": product.product_id, "api": product.api,
+                "run_id": run_id, "observed_at": product.fetched_at, **observed,
+                "content_hash": _hash(observed),
+            }
         )
+    if history:
+        session.execute(models.ProductHistory.__table__.insert(), history)
+    payloads = models.ProductPayload.__table__
     stmt = _insert(session, payloads)
     session.execute(
         stmt.on_conflict_do_update(
@@ -154,7 +170,7 @@ def _record_history(session: Session, products: Sequence[items.Product], run_id:
         [
             {
                 "source": p.source, "product_id": p.product_id, "api": p.api, "payload": _jsonable(p.raw),
-                "content_hash": hashes[(p.source, p.product_id, p.api)], "fetched_at": p.fetched_at,
+                "content_hash": content_hash(p), "fetched_at": p.fetched_at,
                 "run_id": run_id,
             }
             for p in products
