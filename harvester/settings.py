@@ -10,6 +10,7 @@ from __future__ import annotations
 BOT_NAME = "harvester"
 SPIDER_MODULES = ["harvester.spiders"]
 NEWSPIDER_MODULE = "harvester.spiders"
+COMMANDS_MODULE = "harvester.commands"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # These are API calls, not pages: no robots.txt, no cookies, no redirects to follow.

@@ -78,12 +78,25 @@ class ApiSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.harvester_arguments = dict(kwargs)
-        for name in cls.apis:
+        spider.check_credentials(crawler.settings)
+        return spider
+
+    @classmethod
+    def check_arguments(cls, settings: Any, **kwargs: Any) -> None:
+        """Validate arguments and credentials without crawling (``scrapy crawl`` calls it
+        first); raises :class:`ArgumentError` / ``UsageError`` with what to pass."""
+        cls(**kwargs).check_credentials(settings)
+
+    def check_credentials(self, settings: Any) -> None:
+        for name in self.required_apis():
             try:
-                provider_config(crawler.settings, get_provider(name))
+                provider_config(settings, get_provider(name))
             except MissingCredentials as exc:
                 raise UsageError(str(exc)) from None
-        return spider
+
+    def required_apis(self) -> tuple[str, ...]:
+        """APIs this run will call (their credentials must be configured)."""
+        return self.apis
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -85,3 +85,16 @@ def test_malformed_page_is_kept_as_dead_letter_and_the_crawl_goes_on(sandbox_fac
     assert result.stats["harvester/dead_letter/pandapon/response"] == 1
     (body,), = rows(db_url, "select body from dead_letters")
     assert "truncated" in body
+
+
+def test_scrapy_crawl_cli_reports_bad_arguments_in_one_line():
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "store", "-a", "price_start=abc"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "error: store needs a store: -a seller_open_id=" in completed.stderr
+    assert "Traceback" not in completed.stderr
