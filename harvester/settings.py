@@ -66,3 +66,5 @@ HARVESTER_PANDAPON_SEARCH_WINDOW = 2000
 HARVESTER_PANDAPON_MAX_PRICE = "1000000"
 #: PandaPon: ``ms`` or ``s`` for the ``timestamp`` header.
 HARVESTER_PANDAPON_TIMESTAMP_UNIT = "ms"
+#: Alibaba Cloud GetProductInfoByIds: ids per call (the API's maximum is 40).
+HARVESTER_ALIYUN_BATCH_SIZE = 40

@@ -220,3 +220,64 @@ class Catalog:
             }
             for store in self.stores
         ]
+
+
+# --------------------------------------------------------------------------- other marketplaces
+
+TAOBAO_ITEMS = 500
+ALIEXPRESS_PRODUCTS = 500
+
+
+def taobao_item_ids(seed: int) -> list[str]:
+    """Ids of the Taobao items the sandbox knows (any other id is unknown)."""
+    rng = _rng(seed, "taobao")
+    return sorted({str(rng.randrange(520_000_000_000, 800_000_000_000)) for _ in range(TAOBAO_ITEMS)})
+
+
+def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
+    """One Taobao affiliate item in ``GetProductInfoByIds``'s camelCase result shape."""
+    rng = _rng(seed, "taobao", item_id)
+    words = rng.sample(_WORDS, rng.randint(3, 6))
+    reserve = Decimal(str(round(10 ** rng.uniform(0.5, 3.2), 1)))
+    final = (reserve * Decimal(str(rng.choice([1, 0.9, 0.8, 0.5])))).quantize(Decimal("0.1"))
+    coupon = rng.choice([0, 0, 2, 5, 10])
+    seller = str(rng.randrange(10_000_000, 3_000_000_000_000))
+    tmall = rng.random() < 0.4
+    shop = f"{words[0][0]}{'旗舰店' if tmall else '小店'}"
+    dynamic = rng.random() < 0.5
+    result: dict[str, Any] = {
+        "itemId": ("Oqz93k" + "".join(rng.choice(string.ascii_letters) for _ in range(30))) if dynamic else item_id,
+        "inputItemId": item_id,
+        "title": "".join(cn for cn, _ in words),
+        "shortTitle": "".join(cn for cn, _ in words[:2]),
+        "subTitle": "".join(cn for cn, _ in words[1:3]),
+        "picUrl": f"//img.alicdn.com/i{rng.randint(1, 4)}/{item_id}/O1CN01{rng.randrange(10**9)}.jpg",
+        "reservePrice": str(reserve),
+        "zkFinalPrice": str(final),
+        "userType": 1 if tmall else 0,
+        "provcity": rng.choice(["广东 深圳", "浙江 杭州", "浙江 义乌", "江苏 苏州"]),
+        "nick": shop,
+        "sellerId": seller,
+        "shopTitle": shop,
+        "categoryName": rng.choice(["USB风扇", "发饰", "保温杯", "手机壳"]),
+        "levelOneCategoryName": rng.choice(["3C数码配件", "饰品/流行首饰/时尚饰品新", "厨房/烹饪用具"]),
+        "volume": int(rng.expovariate(1 / 500)),
+        "commissionRate": str(rng.choice([90, 150, 180, 300, 1550])),
+        "url": f"//s.click.taobao.com/t?e={item_id}",
+        "maxCommission": {"maxCommissionRate": f"{rng.choice([0.9, 1.5, 20.4]):.2f}"},
+    }
+    if coupon:
+        result.update(
+            couponAmount=coupon,
+            couponInfo=f"满{coupon * 5}.0元减{coupon}.0元",
+            couponStartFee=f"{coupon * 5}.000000",
+            couponStartTime="2026-11-01",
+            couponEndTime="2026-12-31",
+            couponTotalCount="100000",
+            couponRemainCount=rng.randrange(100000),
+            couponShareUrl=f"//uland.taobao.com/coupon/edetail?e={item_id}",
+            priceAfterCoupon=str(max(final - coupon, Decimal("0.1"))),
+        )
+    else:
+        result["priceAfterCoupon"] = str(final)
+    return result

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 from scrapy.exceptions import UsageError
-from scrapy.http import JsonRequest
+from scrapy.http import FormRequest, JsonRequest
 
 from harvester import signals
 from harvester.apis import get_provider
@@ -128,6 +128,34 @@ class ApiSpider(scrapy.Spider):
             priority=priority,
             dont_filter=False,
         )
+
+    def api_form_request(
+        self,
+        api: str,
+        path: str,
+        formdata: dict[str, str],
+        callback: Callable[..., Any],
+        cb_kwargs: dict[str, Any] | None = None,
+    ) -> FormRequest:
+        """A POST with a form-encoded body to *api*; signed at send time."""
+        return FormRequest(
+            self.api_url(api, path),
+            formdata=formdata,
+            callback=callback,
+            errback=self.on_error,
+            cb_kwargs=cb_kwargs or {},
+            meta={"harvester_api": api},
+        )
+
+    def record_missing(self, api: str, ids: list[str], url: str) -> None:
+        """Ids the API did not return: counted and kept as ``missing`` dead letters."""
+        self.crawler.stats.inc_value(f"harvester/{self.name}/missing", len(ids))
+        for product_id in ids:
+            self.crawler.signals.send_catch_log(
+                signal=signals.dead_letter,
+                dead_letter=DeadLetter(api=api, reason=f"not returned by the API: {product_id}", kind="missing",
+                                       url=url, body=product_id),
+            )
 
     def on_error(self, failure: Failure) -> None:
         """Keep every failed call as a dead letter: its reason, request and body."""
