@@ -68,3 +68,5 @@ HARVESTER_PANDAPON_MAX_PRICE = "1000000"
 HARVESTER_PANDAPON_TIMESTAMP_UNIT = "ms"
 #: Alibaba Cloud GetProductInfoByIds: ids per call (the API's maximum is 40).
 HARVESTER_ALIYUN_BATCH_SIZE = 40
+#: vv-tool: most detail calls one run may make (every call is billed).
+HARVESTER_VVTOOL_MAX_CALLS = 10000

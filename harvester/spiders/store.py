@@ -3,11 +3,14 @@
     scrapy crawl store -a seller_open_id=BBBwAN4GQ60zRPzBkv7BYPJRQ
     scrapy crawl store -a seller_open_ids=ID1,ID2   (or -a seller_open_ids=@data/stores.txt)
     optional: -a keyword= -a category_id= -a price_start= -a price_end= -a sort=price:asc
+    enrichment: -a details=vvtool -a shop_id=<the store's Wangwang login id>
 
 Each query walks ``beginPage`` from 1 to the response's ``totalPage``. A query
 matching more offers than the search window (``HARVESTER_PANDAPON_SEARCH_WINDOW``)
 is split into two price bands, recursively, until every band fits; offers are
-deduplicated by ``offerId``. A store walked without any failure or truncation
+deduplicated by ``offerId``. With ``details=vvtool`` every offer found is also
+fetched in detail through vv-tool (SKUs, price tiers, stock) into the same
+products row; this needs one store per run and its ``shop_id``. A store walked without any failure or truncation
 is *complete*: its products that the walk did not see are marked delisted.
 """
 
@@ -18,9 +21,10 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from harvester.apis import pandapon
+from harvester.apis import pandapon, vvtool
 from harvester.items import ApiRecord
 from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
+from harvester.spiders.vvtool_detail import DetailFetcher
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -57,6 +61,11 @@ class StoreSpider(ApiSpider):
         price_end: str | None = None,
         sort: str | None = None,
         page_size: str | None = None,
+        details: str | None = None,
+        shop_id: str | None = None,
+        web_site: str | None = None,
+        scene: str | None = None,
+        max_calls: str | None = None,
         **_: Any,
     ) -> None:
         sellers = id_list(seller_open_id, "seller_open_id") + id_list(seller_open_ids, "seller_open_ids")
@@ -81,6 +90,15 @@ class StoreSpider(ApiSpider):
             "sort": sort_spec,
         }
         self.page_size_arg = page_size
+        self.details: DetailFetcher | None = None
+        if details not in (None, "", "vvtool"):
+            raise ArgumentError(f"-a details={details!r}: the only detail source is 'vvtool'")
+        if details == "vvtool":
+            if not shop_id or len(self.sellers) != 1:
+                raise ArgumentError(
+                    "-a details=vvtool needs one store and its Wangwang login id: -a shop_id=<login id>"
+                )
+            self.details = DetailFetcher(self, shop_id, web_site, scene, int_arg(max_calls, "max_calls", default=10_000, minimum=1))
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
 
@@ -128,11 +146,18 @@ class StoreSpider(ApiSpider):
                 continue
             self.seen[seller].add(offer_id)
             yield ApiRecord(pandapon.NAME, offer, {"seller_id": seller}, response.url)
+            if self.details is not None and offer_id.isdigit():
+                detail = self.details.request(offer_id, {"seller_id": seller})
+                if detail is not None:
+                    yield detail
 
     def halves(self, query: pandapon.StoreQuery) -> tuple[tuple[Decimal, Decimal], ...] | None:
         start = query.price_start if query.price_start is not None else Decimal("0.00")
         end = query.price_end if query.price_end is not None else self.max_price
         return pandapon.split_band(start, end)
+
+    def required_apis(self) -> tuple[str, ...]:
+        return (*self.apis, vvtool.NAME) if self.details is not None else self.apis
 
     def request_failed(self, request: Request, reason: str) -> None:
         query = request.cb_kwargs.get("query")

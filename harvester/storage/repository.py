@@ -97,8 +97,8 @@ def upsert_products(session: Session, products: Sequence[items.Product], run_id:
     products = _last_per_key(products, lambda p: (p.source, p.product_id, p.api))
     _record_history(session, products, run_id, now)
     table = models.Product.__table__
-    rows = []
-    for product in _last_per_key(products, lambda p: (p.source, p.product_id)):
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for product in products:
         row = {name: getattr(product, name) for name in MERGED_COLUMNS}
         for name in ("images", "category_ids", "category_names", "extra"):
             row[name] = _jsonable(row[name]) or None
@@ -107,7 +107,14 @@ def upsert_products(session: Session, products: Sequence[items.Product], run_id:
             first_seen_at=product.fetched_at, fetched_at=product.fetched_at, updated_at=now,
             last_run_id=run_id, delisted_at=None, delisted_run_id=None,
         )
-        rows.append(row)
+        key = (product.source, product.product_id)
+        earlier = merged.get(key)
+        if earlier is not None:
+            # two APIs saw the product in one batch: merge as the upsert does (later non-empty wins)
+            row = {name: earlier[name] if row[name] is None and name in MERGED_COLUMNS else row[name] for name in row}
+            row["first_seen_at"] = earlier["first_seen_at"]
+        merged[key] = row
+    rows = list(merged.values())
     stmt = _insert(session, table)
     excluded = stmt.excluded
     set_ = {name: func.coalesce(excluded[name], table.c[name]) for name in MERGED_COLUMNS}
