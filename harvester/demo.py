@@ -34,8 +34,16 @@ def main() -> None:
         small = [s for s in stores if 0 < s["totalRecords"] < 300]
         scrapy(env, "crawl", "store", "-a", f"seller_open_id={big['sellerOpenId']}")
         scrapy(env, "crawl", "store", "-a", "seller_open_ids=" + ",".join(s["sellerOpenId"] for s in small))
-        seed = sandbox.get(f"/_sandbox/offers?sellerOpenId={small[-1]['sellerOpenId']}")["offerIds"][0]
+        enriched = small[-1]
+        scrapy(env, "crawl", "store", "-a", f"seller_open_id={enriched['sellerOpenId']}", "-a", "details=vvtool",
+               "-a", f"shop_id={enriched['loginId']}")
+        seed = sandbox.get(f"/_sandbox/offers?sellerOpenId={enriched['sellerOpenId']}")["offerIds"][0]
         scrapy(env, "crawl", "related", "-a", f"offer_ids={seed}", "-a", "max_depth=2", "-a", "max_items=500")
+        taobao = sandbox.get("/_sandbox/taobao_items")["itemIds"][:100]
+        scrapy(env, "crawl", "taobao_items", "-a", "item_ids=" + ",".join(map(str, taobao)))
+        aliexpress = sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60]
+        scrapy(env, "crawl", "aliexpress_items", "-a", "product_ids=" + ",".join(map(str, aliexpress)),
+               "-a", "target_currency=EUR", "-a", "target_language=EN", "-a", "country=DE")
     summarize(database_url)
 
 
@@ -46,7 +54,8 @@ def summarize(database_url: str) -> None:
     path = Path(database_url.removeprefix("sqlite:///"))
     with sqlite3.connect(path) as db:
         print(f"\ndata landed in {path.resolve()}")
-        for table in ("products", "related_edges", "product_history", "crawl_runs", "dead_letters"):
+        for table in ("products", "skus", "price_tiers", "related_edges", "product_history", "crawl_runs",
+                      "dead_letters"):
             (count,) = db.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
             print(f"  {table:<16} {count:>7} rows")
         for source, count in db.execute("select source, count(*) from products group by source"):
