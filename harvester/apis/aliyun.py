@@ -1,10 +1,16 @@
 """Alibaba Cloud ``GetProductInfoByIds`` (Image Search, Taobao-affiliate edition).
 
-RPC-style API: common parameters and ``Signature`` in the query string, business
-parameters (``ItemIds``, ``Pid``, ``Fields``) form-encoded in the body, the
-signature over the union with method ``POST`` — as the official SDK
-(``aliyun-python-sdk-core``) sends it. Sources:
-``shared/api-docs/aliyun-taobao-union-get-product-info-by-ids.txt`` and protocols.md.
+RPC-style API at ``POST /``: the common parameters and ``Signature`` travel in the
+query string, the business parameters (``ItemIds``, ``Pid``, ``Fields``) in a
+form-encoded body, and the signature covers the union of both with method
+``POST`` — as the official SDK (``aliyun-python-sdk-core``) sends it.
+Sources: ``shared/api-docs/aliyun-taobao-union-get-product-info-by-ids.txt`` (the
+spec) and ``shared/protocols.md`` (signing, errors, limits).
+
+Record shape: one element of ``data.auctions`` exactly as the API sent it,
+``{"rankScore": 0.98, "result": {...}}`` — that is the ``ApiRecord.payload`` the
+spider yields and what :func:`to_product` maps. Keys are read case-insensitively
+(the docs' table is PascalCase, their JSON example camelCase).
 """
 
 from __future__ import annotations
@@ -16,16 +22,18 @@ import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned
 
 NAME = "aliyun"
+#: ``products.source``: the marketplace, not the API vendor.
 SOURCE = "taobao"
 CURRENCY = "CNY"
 DEFAULT_BASE_URL = "https://imagesearch.cn-shanghai.aliyuncs.com"
 BASE_URL_SETTING = "ALIYUN_BASE_URL"
+#: ``ALIYUN_PID`` (the affiliate's ``mm_xxx_xxx_xxx``) is required like a credential.
 CREDENTIAL_SETTINGS = ["ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_PID"]
 SECRET_SETTINGS = ["ALIYUN_ACCESS_KEY_SECRET"]
 PATH = "/"
@@ -35,18 +43,25 @@ VERSION = "2021-05-01"
 DEFAULT_QPS = 5.0
 #: "商品ID串,用','分割,最大40个" (the docs).
 MAX_BATCH = 40
-#: Query parameters that change on every send: never fingerprinted.
+#: The gateway rejects a ``Timestamp`` more than 15 minutes from its clock (protocols.md).
+TIMESTAMP_TOLERANCE_S = 15 * 60
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: Query parameters that change per send or per credential: never fingerprinted.
 AUTH_PARAMS = ("Signature", "SignatureNonce", "Timestamp", "AccessKeyId", "SignatureMethod", "SignatureVersion")
+#: Every parameter :func:`sign` sets; a re-signed request drops the old values first.
+COMMON_PARAMS = frozenset({"Action", "Format", "Version", *AUTH_PARAMS})
 
-# --------------------------------------------------------------------------- signing
+# --------------------------------------------------------------------------- signing (RPC v1)
 
 
 def percent_encode(value: str) -> str:
-    """RFC 3986: ``A-Z a-z 0-9 - _ . ~`` as is, everything else ``%XY`` (space → %20, * → %2A)."""
+    """RFC 3986 in UTF-8: ``A-Z a-z 0-9 - _ . ~`` as is, everything else ``%XY``
+    (space → ``%20``, not ``+``; ``*`` → ``%2A``; ``~`` stays)."""
     return quote(str(value), safe="-_.~")
 
 
 def canonical_query(params: dict[str, str]) -> str:
+    """Sorted by name, each name and value percent-encoded, joined with ``&``."""
     return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
 
 
@@ -55,13 +70,14 @@ def string_to_sign(method: str, params: dict[str, str]) -> str:
 
 
 def signature(method: str, params: dict[str, str], secret: str) -> str:
-    """``Base64(HMAC-SHA1(secret + "&", StringToSign))`` over every parameter but ``Signature``."""
+    """``Base64(HMAC-SHA1(key=secret + "&", StringToSign))`` over every parameter but ``Signature``."""
     params = {k: v for k, v in params.items() if k != "Signature"}
     digest = hmac.new(f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
 def common_params(access_key_id: str, now: float, nonce: str | None = None) -> dict[str, str]:
+    """The common parameters for a call sent at *now* (epoch seconds)."""
     return {
         "Action": ACTION,
         "Format": "JSON",
@@ -69,58 +85,65 @@ def common_params(access_key_id: str, now: float, nonce: str | None = None) -> d
         "AccessKeyId": access_key_id,
         "SignatureMethod": "HMAC-SHA1",
         "SignatureVersion": "1.0",
-        "SignatureNonce": nonce or uuid.uuid4().hex,
-        "Timestamp": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "SignatureNonce": nonce or str(uuid.uuid4()),
+        "Timestamp": datetime.fromtimestamp(now, UTC).strftime(TIMESTAMP_FORMAT),
     }
 
 
 def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
-    """Sign for *now*: a fresh ``SignatureNonce`` and ``Timestamp`` on every send."""
+    """Sign *request* for *now*, as the official SDK does for a POST RPC call:
+    common parameters + ``Signature`` in the query string, business parameters
+    left in the form body, the signature over the union with method ``POST``.
+
+    Every call gets a fresh ``SignatureNonce`` (uuid4) and UTC ``Timestamp``; the
+    common parameters of an earlier signing (a retry) are replaced, any other
+    query parameter is kept and signed.
+    """
     parts = urlsplit(request.url)
-    business = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
-    query = common_params(config["ALIYUN_ACCESS_KEY_ID"], now)
-    query["Signature"] = signature(request.method, {**query, **business}, config["ALIYUN_ACCESS_KEY_SECRET"])
-    return Signed(headers={}, url=urlunsplit(parts._replace(query=urlencode(query, quote_via=quote))))
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in COMMON_PARAMS]
+    business = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True) if request.body else []
+    common = common_params(config["ALIYUN_ACCESS_KEY_ID"], now)
+    signed = {**dict(kept), **dict(business), **common}
+    query = [*common.items(), *kept, ("Signature", signature(request.method, signed, config["ALIYUN_ACCESS_KEY_SECRET"]))]
+    return Signed(headers={}, url=urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="-_.~"))))
+
+
+def unsigned_url(url: str) -> str:
+    """*url* without the parameters :func:`sign` added (for storing beside records)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in COMMON_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 # --------------------------------------------------------------------------- requests
 
 
+class RequestParts(NamedTuple):
+    """One call: ``POST {base}{path}`` with *form* as its form-encoded body (unsigned)."""
+
+    method: str
+    path: str
+    form: dict[str, str]
+
+
 def batches(ids: list[str], size: int = MAX_BATCH) -> list[list[str]]:
+    """*ids* in order, cut into lists of at most *size* (≤ 40)."""
     if not 1 <= size <= MAX_BATCH:
-        raise ValueError(f"batch size must be between 1 and {MAX_BATCH}")
+        raise ValueError(f"batch size must be between 1 and {MAX_BATCH}, got {size}")
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def batch_form(item_ids: list[str], pid: str, fields: str | None = None) -> dict[str, str]:
-    """The business parameters of one call (the form body)."""
+def batch_request_parts(item_ids: list[str], pid: str, fields: str | None = None) -> RequestParts:
+    """The business parameters of one call for up to 40 *item_ids*."""
+    if not 1 <= len(item_ids) <= MAX_BATCH:
+        raise ValueError(f"ItemIds takes 1 to {MAX_BATCH} ids, got {len(item_ids)}")
     form = {"ItemIds": ",".join(item_ids), "Pid": pid}
     if fields:
         form["Fields"] = fields
-    return form
+    return RequestParts("POST", PATH, form)
 
 
 # --------------------------------------------------------------------------- responses
-
-_RATE_LIMITED = {"Throttling", "Throttling.User", "Throttling.Api"}
-_RETRYABLE = {"InternalError", "ServiceUnavailable", "SignatureNonceUsed"}
-_AUTH = {"SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive"}
-
-
-def classify_code(code: str, http_status: int) -> ErrorClass:
-    if code in _RATE_LIMITED or http_status == 429:
-        return ErrorClass.RATE_LIMITED
-    if code in _RETRYABLE:
-        return ErrorClass.RETRYABLE
-    if code == "InvalidTimeStamp.Expired":
-        return ErrorClass.CLOCK
-    if code in _AUTH or code.startswith("Forbidden"):
-        return ErrorClass.AUTH
-    if code.startswith(("Missing", "Invalid")):
-        return ErrorClass.PERMANENT
-    if http_status >= 500:
-        return ErrorClass.RETRYABLE
-    return ErrorClass.PERMANENT
 
 
 def ci(mapping: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -134,109 +157,219 @@ def ci(mapping: dict[str, Any], key: str, default: Any = None) -> Any:
     return default
 
 
+_RETRYABLE = {"InternalError", "ServiceUnavailable", "SignatureNonceUsed"}
+_AUTH = {"SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive"}
+
+
+def classify_code(code: str, http_status: int) -> ErrorClass:
+    """Class of a gateway error ``Code`` (protocols.md)."""
+    if code.startswith("Throttling") or http_status == 429:  # Throttling, .User, .Api
+        return ErrorClass.RATE_LIMITED
+    if code in _RETRYABLE:  # SignatureNonceUsed: the retry is re-signed with a new nonce
+        return ErrorClass.RETRYABLE
+    if code == "InvalidTimeStamp.Expired":
+        return ErrorClass.CLOCK
+    if code in _AUTH or code.startswith("Forbidden"):
+        return ErrorClass.AUTH
+    if code.startswith(("Missing", "Invalid")):  # parameters, InvalidApi.NotFound
+        return ErrorClass.PERMANENT
+    if http_status >= 500:
+        return ErrorClass.RETRYABLE
+    return ErrorClass.PERMANENT
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
+    """Return ``Data`` of a successful answer, else raise a classified :class:`ApiError`.
+
+    Gateway errors are HTTP 4xx/5xx with ``{RequestId, HostId, Code, Message,
+    Recommend}``; a business failure is HTTP 200 with ``Success=false`` or
+    ``Code != 0`` (permanent for those ids).
+    """
     try:
         envelope = json.loads(body)
     except ValueError:
-        error_class = ErrorClass.RETRYABLE if status >= 500 else ErrorClass.PERMANENT
-        raise ApiError(NAME, error_class, f"HTTP {status}", "response is not JSON") from None
+        code = f"HTTP {status}"
+        if status == 429:
+            raise ApiError(NAME, ErrorClass.RATE_LIMITED, code, "response is not JSON", _retry_after(headers)) from None
+        error_class = ErrorClass.RETRYABLE if status >= 500 or status == 200 else ErrorClass.PERMANENT
+        raise ApiError(NAME, error_class, code, "response is not JSON") from None
     if not isinstance(envelope, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
-    if status != 200:  # gateway error: {RequestId, HostId, Code, Message, Recommend}
+    message = str(ci(envelope, "Message") or "")
+    if status != 200:
         code = str(ci(envelope, "Code") or f"HTTP {status}")
-        retry_after = headers.get("retry-after")
-        raise ApiError(
-            NAME, classify_code(code, status), code, str(ci(envelope, "Message") or ""),
-            float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
+        raise ApiError(NAME, classify_code(code, status), code, message, _retry_after(headers))
     success, code = ci(envelope, "Success"), ci(envelope, "Code")
-    if success is False or (code not in (None, 0, "0")):
-        raise ApiError(NAME, ErrorClass.PERMANENT, str(code), str(ci(envelope, "Message") or "request failed"))
-    return ci(envelope, "Data") or {}
+    if success is False or str(code if code is not None else 0) != "0":
+        raise ApiError(NAME, ErrorClass.PERMANENT, str(code), message or "request failed")
+    data = ci(envelope, "Data")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data is not an object")
+    return data
 
 
-def parse_auctions(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each auction's ``Result`` with ``RankScore`` added, as one record."""
-    records = []
-    for auction in ci(data, "Auctions") or []:
-        result = dict(ci(auction, "Result") or {})
-        result["rankScore"] = ci(auction, "RankScore")
-        records.append(result)
-    return records
+class Auction(NamedTuple):
+    """One answer element: the id asked for, its ``Result`` and ``RankScore``."""
+
+    input_item_id: str | None
+    result: dict[str, Any]
+    rank_score: float | None
+
+    def payload(self) -> dict[str, Any]:
+        """The record as the spider stores it (the docs' auction shape)."""
+        return {"rankScore": self.rank_score, "result": self.result}
 
 
-def input_id(record: dict[str, Any]) -> str | None:
-    """The id we asked for; ``ItemId`` may be a dynamic id (SDK ≥ 1.2.3)."""
-    value = ci(record, "InputItemId") or ci(record, "ItemId")
-    return None if value is None else str(value)
+def input_item_id(result: dict[str, Any]) -> str | None:
+    """The id we asked for: ``InputItemId``; ``ItemId`` only when it is not a
+    dynamic id (SDK ≥ 1.2.3 returns a dynamic ``ItemId``)."""
+    value = ci(result, "InputItemId")
+    if value in (None, ""):
+        value = ci(result, "ItemId")
+        if value is None or not str(value).isdigit():
+            return None
+    return str(value)
+
+
+def parse_auctions(data: dict[str, Any]) -> list[Auction]:
+    """``Data.Auctions`` as ``(input_item_id, result, rank_score)`` tuples."""
+    auctions = ci(data, "Auctions") or []
+    if not isinstance(auctions, list):
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data.Auctions is not a list")
+    parsed = []
+    for auction in auctions:
+        if not isinstance(auction, dict):
+            continue
+        result = ci(auction, "Result")
+        result = result if isinstance(result, dict) else {}
+        parsed.append(Auction(input_item_id(result), result, ci(auction, "RankScore")))
+    return parsed
 
 
 # --------------------------------------------------------------------------- normalization
 
 
-def _decimal(record: dict[str, Any], key: str) -> Decimal | None:
-    value = ci(record, key)
+def _decimal(mapping: dict[str, Any], key: str, path: str) -> Decimal | None:
+    value = ci(mapping, key)
     if value in (None, ""):
         return None
     try:
-        return Decimal(str(value))
+        return Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"{key}: not a decimal: {value!r}") from None
+        raise ValueError(f"{path}: not a decimal: {value!r}") from None
+
+
+def _int(mapping: dict[str, Any], key: str, path: str) -> int | None:
+    value = ci(mapping, key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: not an integer: {value!r}") from None
 
 
 def https(url: Any) -> str | None:
+    """``//host/x`` and ``http://host/x`` → ``https://host/x``; other schemes (``tbopen:``) unchanged."""
     if not url:
         return None
-    url = str(url)
+    url = str(url).strip()
     if url.startswith("//"):
         return "https:" + url
     if url.startswith("http://"):
-        return "https://" + url[7:]
+        return "https://" + url[len("http://"):]
     return url
 
 
+def item_page_url(item_id: str, tmall: bool) -> str:
+    host = "detail.tmall.com" if tmall else "item.taobao.com"
+    return f"https://{host}/item.htm?id={item_id}"
+
+
+_COUPON_KEYS = {
+    "CouponInfo": "info", "CouponStartTime": "start_time", "CouponEndTime": "end_time",
+    "CouponShareUrl": "share_url", "DeeplinkCouponShareUrl": "deeplink_share_url",
+}
+
+
+def _coupon(result: dict[str, Any]) -> dict[str, Any]:
+    coupon: dict[str, Any] = {name: ci(result, key) for key, name in _COUPON_KEYS.items()}
+    coupon["share_url"] = https(coupon["share_url"])
+    coupon["amount"] = _decimal(result, "CouponAmount", "result.CouponAmount")  # 元
+    coupon["start_fee"] = _decimal(result, "CouponStartFee", "result.CouponStartFee")  # threshold, 元
+    coupon["total_count"] = _int(result, "CouponTotalCount", "result.CouponTotalCount")
+    coupon["remain_count"] = _int(result, "CouponRemainCount", "result.CouponRemainCount")
+    return {k: v for k, v in coupon.items() if v is not None}
+
+
 def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    product_id = input_id(record)
+    """Map one auction ``{"rankScore", "result"}`` (a bare ``Result`` is accepted too)
+    to product-schema fields; ``ValueError`` names the field path that is wrong."""
+    result = ci(record, "Result")
+    if not isinstance(result, dict):
+        result = record
+    product_id = input_item_id(result) or context.get("item_id")
     if not product_id:
-        raise ValueError("InputItemId: missing")
-    commission = _decimal(record, "CommissionRate")
-    seller_id = ci(record, "SellerId")
-    user_type = ci(record, "UserType")
-    max_commission = ci(record, "MaxCommission") or {}
-    url = https(ci(record, "Url"))
+        raise ValueError("result.InputItemId: missing")
+    user_type = ci(result, "UserType")
+    tmall = str(user_type) == "1"
+    seller_id = None if ci(result, "SellerId") in (None, "") else str(ci(result, "SellerId"))
+    commission = _decimal(result, "CommissionRate", "result.CommissionRate")
+    max_commission = ci(result, "MaxCommission") or {}
+    price_raw = ci(result, "ZkFinalPrice")
+    dynamic_id = ci(result, "ItemId")
+    url = https(ci(result, "Url"))
+    extra = {
+        "dynamic_item_id": str(dynamic_id) if dynamic_id not in (None, "", product_id) else None,
+        "user_type": {"1": "tmall", "0": "taobao"}.get(str(user_type), user_type),
+        "nick": ci(result, "Nick"),
+        "provcity": ci(result, "Provcity"),
+        "short_title": ci(result, "ShortTitle"),
+        "sub_title": ci(result, "SubTitle"),
+        "rank_score": ci(record, "RankScore"),
+        "commission_rate_raw": ci(result, "CommissionRate"),
+        "coupon": _coupon(result) or None,
+        "max_commission": {
+            k: v for k, v in {
+                # "20.4 表示 20.4%": already in percent, unlike CommissionRate.
+                "rate": _decimal(max_commission, "MaxCommissionRate", "result.MaxCommission.MaxCommissionRate"),
+                "click_url": https(ci(max_commission, "MaxCommissionClickUrl")),
+                "coupon_share_url": https(ci(max_commission, "MaxCommissionCouponShareUrl")),
+            }.items() if v is not None
+        } or None,
+        "deeplink_url": ci(result, "DeeplinkUrl"),
+        "item_page_url": item_page_url(product_id, tmall),
+        "category_name": ci(result, "CategoryName"),
+        "level_one_category_name": ci(result, "LevelOneCategoryName"),
+    }
     return {
         "source": SOURCE,
         "product_id": product_id,
-        "title": ci(record, "Title"),
-        "price": _decimal(record, "ZkFinalPrice"),
-        "price_raw": None if ci(record, "ZkFinalPrice") is None else str(ci(record, "ZkFinalPrice")),
-        "original_price": _decimal(record, "ReservePrice"),
-        "coupon_price": _decimal(record, "PriceAfterCoupon"),
+        "title": ci(result, "Title"),
+        "price": _decimal(result, "ZkFinalPrice", "result.ZkFinalPrice"),
+        "price_raw": None if price_raw is None else str(price_raw),
         "currency": CURRENCY,
-        "image_url": https(ci(record, "PicUrl")),
-        "seller_id": None if seller_id is None else str(seller_id),
-        "shop_id": None if seller_id is None else str(seller_id),
-        "shop_name": ci(record, "ShopTitle") or ci(record, "Nick"),
-        "category_names": [n for n in (ci(record, "LevelOneCategoryName"), ci(record, "CategoryName")) if n],
-        "volume": ci(record, "Volume"),
-        # "1550 表示 15.5%": the API's unit is 1/100 of a percent.
+        "original_price": _decimal(result, "ReservePrice", "result.ReservePrice"),
+        "coupon_price": _decimal(result, "PriceAfterCoupon", "result.PriceAfterCoupon"),
+        "image_url": https(ci(result, "PicUrl")),
+        "seller_id": seller_id,
+        "shop_id": seller_id,  # the API has no separate shop id
+        "shop_name": ci(result, "ShopTitle") or ci(result, "Nick"),
+        # Top level first. The docs' table calls CategoryName "一级类目" and
+        # LevelOneCategoryName "叶子类目", but the field names and the docs' own
+        # example ("3C数码配件" > "USB风扇") say the opposite; we follow the example.
+        "category_names": [n for n in (ci(result, "LevelOneCategoryName"), ci(result, "CategoryName")) if n],
+        "volume": _int(result, "Volume", "result.Volume"),
+        # "1550 表示 15.5%": the API's unit is 1/100 of a percent; stored in percent.
         "commission_rate": None if commission is None else commission / 100,
-        "url": url if url and url.startswith("https://") else None,
-        "extra": {
-            "item_id": ci(record, "ItemId"),
-            "short_title": ci(record, "ShortTitle"),
-            "sub_title": ci(record, "SubTitle"),
-            "platform": {1: "tmall", 0: "taobao"}.get(user_type, user_type),
-            "nick": ci(record, "Nick"),
-            "provcity": ci(record, "Provcity"),
-            "promotion_url": https(ci(record, "Url")),
-            "coupon": {
-                key: ci(record, key)
-                for key in ("CouponInfo", "CouponAmount", "CouponStartFee", "CouponStartTime", "CouponEndTime",
-                            "CouponTotalCount", "CouponRemainCount", "CouponShareUrl")
-                if ci(record, key) is not None
-            },
-            "max_commission_rate": ci(max_commission, "MaxCommissionRate"),
-            "rank_score": ci(record, "RankScore"),
-        },
+        # The affiliate (promotion) link when it is a web link; else the item page.
+        "url": url if url and url.startswith("https://") else item_page_url(product_id, tmall),
+        "extra": {k: v for k, v in extra.items() if v is not None},
     }

@@ -1,56 +1,99 @@
 """``taobao_items``: Taobao affiliate items by id through Alibaba Cloud ``GetProductInfoByIds``.
 
     scrapy crawl taobao_items -a item_ids=594766914700,1111 [-a fields=Url,UserType]
-    scrapy crawl taobao_items -a item_ids=@data/taobao_ids.txt
+    scrapy crawl taobao_items -a item_ids=@data/taobao_ids.txt   (one id per line, # comments)
 
-Ids go in batches of 40 (the API's maximum), one signed request per batch.
-Ids the answer does not contain are recorded as ``missing`` dead letters.
+Ids go in batches of ``HARVESTER_ALIYUN_BATCH_SIZE`` (at most 40, the API's
+maximum), one signed ``POST`` per batch. Every item returned becomes a product
+keyed on ``InputItemId`` (``ItemId`` may be a dynamic id). Ids the answer does not
+contain are counted in ``harvester/taobao_items/missing`` and kept as ``missing``
+dead letters (one row per id, ``body`` = the id). Needs ``ALIYUN_ACCESS_KEY_ID``,
+``ALIYUN_ACCESS_KEY_SECRET`` and ``ALIYUN_PID``.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from harvester.apis import aliyun
 from harvester.items import ApiRecord
 from harvester.middlewares.signing import provider_config
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
+from harvester.spiders.base import ApiSpider, ArgumentError, id_list
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE_SETTING = "HARVESTER_ALIYUN_BATCH_SIZE"
+_FIELDS = re.compile(r"^[A-Za-z]+(,[A-Za-z]+)*$")
+
+
+def read_batch_size(settings: Any) -> int:
+    """``HARVESTER_ALIYUN_BATCH_SIZE``, checked against the API's maximum of 40."""
+    value = settings.get(BATCH_SIZE_SETTING)
+    try:
+        size = int(value) if value not in (None, "") else aliyun.MAX_BATCH
+    except (TypeError, ValueError):
+        raise ArgumentError(f"-s {BATCH_SIZE_SETTING}={value!r}: must be an integer") from None
+    if not 1 <= size <= aliyun.MAX_BATCH:
+        raise ArgumentError(f"-s {BATCH_SIZE_SETTING}={size}: must be 1 to {aliyun.MAX_BATCH} (the API's maximum)")
+    return size
 
 
 class TaobaoItemsSpider(ApiSpider):
     name = "taobao_items"
     apis = (aliyun.NAME,)
+    #: Ids per call, from ``HARVESTER_ALIYUN_BATCH_SIZE`` (set in ``from_crawler``).
+    batch_size: int = aliyun.MAX_BATCH
 
     def parse_arguments(self, item_ids: str | None = None, fields: str | None = None, **_: Any) -> None:
         self.item_ids = id_list(item_ids, "item_ids", numeric=True)
         if not self.item_ids:
-            raise ArgumentError("taobao_items needs ids: -a item_ids=594766914700[,...] (or @file)")
-        self.fields = fields
+            raise ArgumentError("taobao_items needs ids: -a item_ids=594766914700,... (or -a item_ids=@file)")
+        fields = (fields or "").replace(" ", "")
+        if fields and not _FIELDS.match(fields):
+            raise ArgumentError(f"-a fields={fields!r}: a comma-separated list of field names, e.g. Url,UserType")
+        self.fields = fields or None
+
+    @classmethod
+    def check_arguments(cls, settings: Any, **kwargs: Any) -> None:
+        super().check_arguments(settings, **kwargs)
+        read_batch_size(settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.batch_size = read_batch_size(crawler.settings)
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        size = int_arg(self.settings.get("HARVESTER_ALIYUN_BATCH_SIZE"), "HARVESTER_ALIYUN_BATCH_SIZE",
-                       default=aliyun.MAX_BATCH, minimum=1)
-        if size > aliyun.MAX_BATCH:
-            raise ArgumentError(f"HARVESTER_ALIYUN_BATCH_SIZE={size}: the API takes at most {aliyun.MAX_BATCH} ids")
         pid = provider_config(self.settings, aliyun)["ALIYUN_PID"]
-        for batch in aliyun.batches(self.item_ids, size):
-            yield self.api_form_request(
-                aliyun.NAME, aliyun.PATH, aliyun.batch_form(batch, pid, self.fields), self.parse_batch,
-                cb_kwargs={"batch": batch},
-            )
+        batches = aliyun.batches(self.item_ids, self.batch_size)
+        logger.info("%d Taobao ids in %d calls of at most %d", len(self.item_ids), len(batches), self.batch_size)
+        for batch in batches:
+            parts = aliyun.batch_request_parts(batch, pid, self.fields)
+            yield self.api_form_request(aliyun.NAME, parts.path, parts.form, self.parse_batch, cb_kwargs={"batch": batch})
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[ApiRecord]:
-        found: set[str] = set()
-        for record in aliyun.parse_auctions(response.meta["harvester_data"]):
-            item_id = aliyun.input_id(record)
-            if item_id is not None:
+        asked, found, url = set(batch), set(), aliyun.unsigned_url(response.url)
+        for auction in aliyun.parse_auctions(response.meta["harvester_data"]):
+            item_id = auction.input_item_id
+            if item_id in found:
+                continue
+            if item_id not in asked:
+                # Not an id of this batch (or no usable id): normalization dead-letters it
+                # if it cannot be keyed; counted so that a changed id scheme shows.
+                self.crawler.stats.inc_value("harvester/taobao_items/unexpected")
+            else:
                 found.add(item_id)
-            yield ApiRecord(aliyun.NAME, record, {}, response.url)
+            yield ApiRecord(aliyun.NAME, auction.payload(), {}, url)
         missing = [item_id for item_id in batch if item_id not in found]
         if missing:
-            self.record_missing(aliyun.NAME, missing, response.url)
+            self.record_missing(aliyun.NAME, missing, url)

@@ -1,21 +1,30 @@
 """Alibaba Cloud ``GetProductInfoByIds`` (``POST /?<common params>`` + form body).
 
-Checks ``AccessKeyId``, ``Timestamp`` (15 min), ``SignatureNonce`` reuse and the
-RPC v1 ``Signature`` exactly as :mod:`harvester.apis.aliyun` computes it, then
-``Action``, ``Version``, ``ItemIds`` (≤ 40) and ``Pid``. Gateway errors answer
-with Alibaba Cloud's ``{RequestId, HostId, Code, Message, Recommend}`` and the
-matching HTTP status; success with the docs' camelCase JSON. Known item ids:
-``GET /_sandbox/taobao_items``; any other id is simply absent from ``auctions``.
+Takes the parameters from the query string and the form body together (as the
+SDK splits them; all in the body works too) and checks them in the gateway's
+order: ``Signature``/``SignatureNonce``/``Timestamp`` present
+(``IncompleteSignature``), ``AccessKeyId`` (``InvalidAccessKeyId.NotFound``),
+``Timestamp`` within 15 min (``InvalidTimeStamp.Expired``), the RPC v1
+``Signature`` (``SignatureDoesNotMatch``), nonce reuse among the last 100 000
+(``SignatureNonceUsed``), ``Action``/``Version`` (``InvalidApi.NotFound``), then
+``ItemIds`` (``MissingItemIds``; more than 40: ``InvalidParameter``) and ``Pid``
+(``MissingPid``). Errors answer with ``{RequestId, HostId, Code, Message,
+Recommend}`` and the gateway's HTTP status; success with the docs' camelCase JSON.
+
+Catalog: 500 Taobao items derived from the seed (``GET /_sandbox/taobao_items``
+lists their ids); about half carry a dynamic ``itemId`` that differs from
+``inputItemId``, some have coupons. Any other id is simply absent from ``auctions``.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harvester.apis import aliyun as api
 from harvester.sandbox import credentials
@@ -48,11 +57,16 @@ ERRORS = {
     "MissingItemIds": (400, "ItemIds is mandatory for this action."),
     "MissingPid": (400, "Pid is mandatory for this action."),
     "InvalidParameter": (400, "The specified parameter is not valid."),
+    "InvalidAccessKeyId.Inactive": (400, "Specified access key is disabled."),
+    "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
+    "Forbidden.RAM": (403, "User not authorized to operate on the specified resource, or this API doesn't support RAM."),
+    "Forbidden": (403, "User not authorized to operate on the specified resource."),
 }
 
 
 def error(code: str, message: str | None, request: SandboxRequest | None = None) -> SandboxResponse:
-    status, default = ERRORS.get(code, (400, "error"))
+    """The gateway's error answer for *code*, with its HTTP status (unknown codes: 400)."""
+    status, default = ERRORS.get(code, (500 if code.startswith("Internal") else 400, "error"))
     return SandboxResponse(
         status,
         {"RequestId": str(uuid.uuid4()).upper(), "HostId": "imagesearch.cn-shanghai.aliyuncs.com",
@@ -78,51 +92,73 @@ class _Nonces:
             return True
 
 
-def get_product_info(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
-    params = {**request.query, **(request.form() if request.body else {})}
+class TaobaoItems:
+    """The sandbox's Taobao items (derived from the catalog seed) and the used nonces."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.ids = frozenset(taobao_item_ids(seed))
+        self.nonces = _Nonces()
+
+    def auction(self, item_id: str) -> dict[str, Any] | None:
+        """The docs' auction shape for *item_id*; ``None`` for an id the catalog does not know."""
+        if item_id not in self.ids:
+            return None
+        return {"rankScore": round(_rng(self.seed, "rank", item_id).random(), 4), "result": taobao_item(self.seed, item_id)}
+
+
+def params_of(request: SandboxRequest) -> dict[str, str]:
+    """Query string and form body together (the SDK splits them; all in the body works too)."""
+    return {**request.query, **(request.form() if request.body else {})}
+
+
+def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> SandboxResponse | None:
+    """The gateway's checks, in its order; ``None`` when the call may proceed."""
     given = params.get("Signature")
     if not given or not params.get("SignatureNonce") or not params.get("Timestamp"):
         return error("IncompleteSignature", None)
     if params.get("AccessKeyId") != credentials.get("ALIYUN_ACCESS_KEY_ID"):
         return error("InvalidAccessKeyId.NotFound", None)
     try:
-        stamp = datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        stamp = datetime.strptime(params["Timestamp"], api.TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
     except ValueError:
-        return error("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
-    if abs(stamp - time.time()) > 15 * 60:
+        return error("InvalidTimeStamp.Format", None)
+    if abs(stamp - time.time()) > api.TIMESTAMP_TOLERANCE_S:
         return error("InvalidTimeStamp.Expired", None)
-    if api.signature(request.method, params, credentials.get("ALIYUN_ACCESS_KEY_SECRET")) != given:
+    expected = api.signature(method, params, credentials.get("ALIYUN_ACCESS_KEY_SECRET"))
+    if not hmac.compare_digest(expected, given):
         return error("SignatureDoesNotMatch", None)
-    if not app.aliyun_nonces.use(params["SignatureNonce"]):  # type: ignore[attr-defined]
+    # After the signature, so that a forged call cannot burn a nonce.
+    if not nonces.use(params["SignatureNonce"]):
         return error("SignatureNonceUsed", None)
     if params.get("Action") != api.ACTION or params.get("Version") != api.VERSION:
         return error("InvalidApi.NotFound", None)
+    return None
+
+
+def get_product_info(items: TaobaoItems, request: SandboxRequest) -> SandboxResponse:
+    params = params_of(request)
+    rejected = check_signed(params, request.method, items.nonces)
+    if rejected is not None:
+        return rejected
     if not params.get("ItemIds"):
         return error("MissingItemIds", None)
     if not params.get("Pid"):
         return error("MissingPid", None)
-    ids = [i.strip() for i in params["ItemIds"].split(",") if i.strip()]
+    ids = list(dict.fromkeys(i.strip() for i in params["ItemIds"].split(",") if i.strip()))
     if len(ids) > api.MAX_BATCH:
         return error("InvalidParameter", f"ItemIds accepts at most {api.MAX_BATCH} ids, got {len(ids)}.")
-    known = app.taobao_ids  # type: ignore[attr-defined]
-    auctions = [
-        {"rankScore": round(_rng(app.catalog.seed, "rank", i).random(), 4), "result": taobao_item(app.catalog.seed, i)}
-        for i in ids if i in known
-    ]
+    auctions = [auction for auction in map(items.auction, ids) if auction is not None]
     return SandboxResponse(
         200, {"code": 0, "data": {"auctions": auctions}, "requestId": str(uuid.uuid4()).upper(), "success": True}
     )
 
 
-def known_items(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
-    return SandboxResponse(200, {"itemIds": sorted(app.taobao_ids)})  # type: ignore[attr-defined]
-
-
 def register(app: SandboxApp) -> None:
-    app.aliyun_nonces = _Nonces()  # type: ignore[attr-defined]
-    app.taobao_ids = frozenset(taobao_item_ids(app.catalog.seed))  # type: ignore[attr-defined]
-    app.route("POST", api.PATH, NAME, get_product_info)
-    app.route("GET", "/_sandbox/taobao_items", "_sandbox", known_items)
+    items = TaobaoItems(app.catalog.seed)
+    app.route("POST", api.PATH, NAME, lambda app, request: get_product_info(items, request))
+    app.route("GET", "/_sandbox/taobao_items", "_sandbox",
+              lambda app, request: SandboxResponse(200, {"itemIds": sorted(items.ids)}))
     app.error_builders[NAME] = error
     app.throttle_builders[NAME] = lambda request: error("Throttling.User", None, request)
-    app.credential_of[NAME] = lambda request: request.query.get("AccessKeyId", "")
+    app.credential_of[NAME] = lambda request: params_of(request).get("AccessKeyId", "")
