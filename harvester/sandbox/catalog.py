@@ -225,6 +225,10 @@ class Catalog:
 # --------------------------------------------------------------------------- other marketplaces
 
 TAOBAO_ITEMS = 500
+_TAOBAO_CATEGORIES = [
+    ("USB风扇", "3C数码配件"), ("手机壳", "3C数码配件"), ("发饰", "饰品/流行首饰/时尚饰品新"),
+    ("保温杯", "厨房/烹饪用具"),
+]
 ALIEXPRESS_PRODUCTS = 500
 
 
@@ -259,8 +263,8 @@ def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
         "nick": shop,
         "sellerId": seller,
         "shopTitle": shop,
-        "categoryName": rng.choice(["USB风扇", "发饰", "保温杯", "手机壳"]),
-        "levelOneCategoryName": rng.choice(["3C数码配件", "饰品/流行首饰/时尚饰品新", "厨房/烹饪用具"]),
+        # (leaf, top level) pairs, as in the docs' example ("USB风扇" under "3C数码配件").
+        **dict(zip(("categoryName", "levelOneCategoryName"), rng.choice(_TAOBAO_CATEGORIES), strict=True)),
         "volume": int(rng.expovariate(1 / 500)),
         "commissionRate": str(rng.choice([90, 150, 180, 300, 1550])),
         "url": f"//s.click.taobao.com/t?e={item_id}",
