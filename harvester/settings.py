@@ -66,7 +66,8 @@ HARVESTER_PANDAPON_SEARCH_WINDOW = 2000
 HARVESTER_PANDAPON_MAX_PRICE = "1000000"
 #: PandaPon: ``ms`` or ``s`` for the ``timestamp`` header.
 HARVESTER_PANDAPON_TIMESTAMP_UNIT = "ms"
-#: Alibaba Cloud GetProductInfoByIds: ids per call (the API's maximum is 40).
+#: Alibaba Cloud GetProductInfoByIds: ids per call, 1-40 (the API's maximum is 40;
+#: more is refused before any request).
 HARVESTER_ALIYUN_BATCH_SIZE = 40
 #: vv-tool: most detail calls one run may make (every call is billed).
 HARVESTER_VVTOOL_MAX_CALLS = 10000
