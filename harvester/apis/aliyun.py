@@ -47,7 +47,14 @@ MAX_BATCH = 40
 TIMESTAMP_TOLERANCE_S = 15 * 60
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: Query parameters that change per send or per credential: never fingerprinted.
-AUTH_PARAMS = ("Signature", "SignatureNonce", "Timestamp", "AccessKeyId", "SignatureMethod", "SignatureVersion")
+AUTH_PARAMS = (
+    "Signature",
+    "SignatureNonce",
+    "Timestamp",
+    "AccessKeyId",
+    "SignatureMethod",
+    "SignatureVersion",
+)
 #: Every parameter :func:`sign` sets; a re-signed request drops the old values first.
 COMMON_PARAMS = frozenset({"Action", "Format", "Version", *AUTH_PARAMS})
 
@@ -70,9 +77,14 @@ def string_to_sign(method: str, params: dict[str, str]) -> str:
 
 
 def signature(method: str, params: dict[str, str], secret: str) -> str:
-    """``Base64(HMAC-SHA1(key=secret + "&", StringToSign))`` over every parameter but ``Signature``."""
+    """``Base64(HMAC-SHA1(key=secret + "&", StringToSign))``.
+
+    Over every parameter but ``Signature``.
+    """
     params = {k: v for k, v in params.items() if k != "Signature"}
-    digest = hmac.new(f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1).digest()
+    digest = hmac.new(
+        f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1
+    ).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -100,19 +112,32 @@ def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
     query parameter is kept and signed.
     """
     parts = urlsplit(request.url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in COMMON_PARAMS]
-    business = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True) if request.body else []
+    kept = _other_params(parts.query)
+    business = (
+        parse_qsl(request.body.decode("utf-8"), keep_blank_values=True) if request.body else []
+    )
     common = common_params(config["ALIYUN_ACCESS_KEY_ID"], now)
     signed = {**dict(kept), **dict(business), **common}
-    query = [*common.items(), *kept, ("Signature", signature(request.method, signed, config["ALIYUN_ACCESS_KEY_SECRET"]))]
-    return Signed(headers={}, url=urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="-_.~"))))
+    query = [
+        *common.items(),
+        *kept,
+        ("Signature", signature(request.method, signed, config["ALIYUN_ACCESS_KEY_SECRET"])),
+    ]
+    return Signed(
+        headers={},
+        url=urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="-_.~"))),
+    )
 
 
 def unsigned_url(url: str) -> str:
     """*url* without the parameters :func:`sign` added (for storing beside records)."""
     parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in COMMON_PARAMS]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    return urlunsplit(parts._replace(query=urlencode(_other_params(parts.query))))
+
+
+def _other_params(query: str) -> list[tuple[str, str]]:
+    """Parameters of *query* that :func:`sign` does not set."""
+    return [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in COMMON_PARAMS]
 
 
 # --------------------------------------------------------------------------- requests
@@ -130,7 +155,7 @@ def batches(ids: list[str], size: int = MAX_BATCH) -> list[list[str]]:
     """*ids* in order, cut into lists of at most *size* (≤ 40)."""
     if not 1 <= size <= MAX_BATCH:
         raise ValueError(f"batch size must be between 1 and {MAX_BATCH}, got {size}")
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def batch_request_parts(item_ids: list[str], pid: str, fields: str | None = None) -> RequestParts:
@@ -158,7 +183,12 @@ def ci(mapping: dict[str, Any], key: str, default: Any = None) -> Any:
 
 
 _RETRYABLE = {"InternalError", "ServiceUnavailable", "SignatureNonceUsed"}
-_AUTH = {"SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive"}
+_AUTH = {
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+}
 
 
 def classify_code(code: str, http_status: int) -> ErrorClass:
@@ -195,8 +225,12 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     except ValueError:
         code = f"HTTP {status}"
         if status == 429:
-            raise ApiError(NAME, ErrorClass.RATE_LIMITED, code, "response is not JSON", _retry_after(headers)) from None
-        error_class = ErrorClass.RETRYABLE if status >= 500 or status == 200 else ErrorClass.PERMANENT
+            raise ApiError(
+                NAME, ErrorClass.RATE_LIMITED, code, "response is not JSON", _retry_after(headers)
+            ) from None
+        error_class = (
+            ErrorClass.RETRYABLE if status >= 500 or status == 200 else ErrorClass.PERMANENT
+        )
         raise ApiError(NAME, error_class, code, "response is not JSON") from None
     if not isinstance(envelope, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
@@ -256,35 +290,30 @@ def parse_auctions(data: dict[str, Any]) -> list[Auction]:
 # --------------------------------------------------------------------------- normalization
 
 
-def _decimal(mapping: dict[str, Any], key: str, path: str) -> Decimal | None:
+def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v not in (None, {}, "")}
+
+
+def _number(mapping: dict[str, Any], key: str, path: str, kind: type[Decimal] | type[int]) -> Any:
+    """``mapping[key]`` (any case) as *kind*; ``ValueError`` names ``path.key`` if it is not one."""
     value = ci(mapping, key)
     if value in (None, ""):
         return None
     try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{path}: not a decimal: {value!r}") from None
-
-
-def _int(mapping: dict[str, Any], key: str, path: str) -> int | None:
-    value = ci(mapping, key)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}: not an integer: {value!r}") from None
+        return kind(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{path}.{key}: not {kind.__name__.lower()}: {value!r}") from None
 
 
 def https(url: Any) -> str | None:
-    """``//host/x`` and ``http://host/x`` → ``https://host/x``; other schemes (``tbopen:``) unchanged."""
+    """``//host/x`` and ``http://host/x`` → ``https://host/x``; other schemes stay as they are."""
     if not url:
         return None
     url = str(url).strip()
     if url.startswith("//"):
         return "https:" + url
     if url.startswith("http://"):
-        return "https://" + url[len("http://"):]
+        return "https://" + url.removeprefix("http://")
     return url
 
 
@@ -293,20 +322,35 @@ def item_page_url(item_id: str, tmall: bool) -> str:
     return f"https://{host}/item.htm?id={item_id}"
 
 
-_COUPON_KEYS = {
-    "CouponInfo": "info", "CouponStartTime": "start_time", "CouponEndTime": "end_time",
-    "CouponShareUrl": "share_url", "DeeplinkCouponShareUrl": "deeplink_share_url",
-}
-
-
 def _coupon(result: dict[str, Any]) -> dict[str, Any]:
-    coupon: dict[str, Any] = {name: ci(result, key) for key, name in _COUPON_KEYS.items()}
-    coupon["share_url"] = https(coupon["share_url"])
-    coupon["amount"] = _decimal(result, "CouponAmount", "result.CouponAmount")  # 元
-    coupon["start_fee"] = _decimal(result, "CouponStartFee", "result.CouponStartFee")  # threshold, 元
-    coupon["total_count"] = _int(result, "CouponTotalCount", "result.CouponTotalCount")
-    coupon["remain_count"] = _int(result, "CouponRemainCount", "result.CouponRemainCount")
-    return {k: v for k, v in coupon.items() if v is not None}
+    def num(key: str, kind: type[Decimal] | type[int]) -> Any:
+        return _number(result, key, "result", kind)
+
+    return _compact(
+        {
+            "info": ci(result, "CouponInfo"),
+            "amount": num("CouponAmount", Decimal),  # 元
+            "start_fee": num("CouponStartFee", Decimal),  # threshold: usable from this amount, 元
+            "start_time": ci(result, "CouponStartTime"),
+            "end_time": ci(result, "CouponEndTime"),
+            "total_count": num("CouponTotalCount", int),
+            "remain_count": num("CouponRemainCount", int),
+            "share_url": https(ci(result, "CouponShareUrl")),
+            "deeplink_share_url": ci(result, "DeeplinkCouponShareUrl"),
+        }
+    )
+
+
+def _max_commission(result: dict[str, Any]) -> dict[str, Any]:
+    best = ci(result, "MaxCommission") or {}
+    return _compact(
+        {
+            # "20.4 表示 20.4%": already in percent, unlike CommissionRate.
+            "rate": _number(best, "MaxCommissionRate", "result.MaxCommission", Decimal),
+            "click_url": https(ci(best, "MaxCommissionClickUrl")),
+            "coupon_share_url": https(ci(best, "MaxCommissionCouponShareUrl")),
+        }
+    )
 
 
 def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -315,19 +359,19 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
     result = ci(record, "Result")
     if not isinstance(result, dict):
         result = record
-    product_id = input_item_id(result) or context.get("item_id")
+    product_id = input_item_id(result)
     if not product_id:
         raise ValueError("result.InputItemId: missing")
     user_type = ci(result, "UserType")
     tmall = str(user_type) == "1"
-    seller_id = None if ci(result, "SellerId") in (None, "") else str(ci(result, "SellerId"))
-    commission = _decimal(result, "CommissionRate", "result.CommissionRate")
-    max_commission = ci(result, "MaxCommission") or {}
+    seller = ci(result, "SellerId")
+    seller_id = None if seller in (None, "") else str(seller)
+    commission = _number(result, "CommissionRate", "result", Decimal)
     price_raw = ci(result, "ZkFinalPrice")
     dynamic_id = ci(result, "ItemId")
     url = https(ci(result, "Url"))
     extra = {
-        "dynamic_item_id": str(dynamic_id) if dynamic_id not in (None, "", product_id) else None,
+        "dynamic_item_id": None if dynamic_id in (None, "", product_id) else str(dynamic_id),
         "user_type": {"1": "tmall", "0": "taobao"}.get(str(user_type), user_type),
         "nick": ci(result, "Nick"),
         "provcity": ci(result, "Provcity"),
@@ -335,15 +379,8 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "sub_title": ci(result, "SubTitle"),
         "rank_score": ci(record, "RankScore"),
         "commission_rate_raw": ci(result, "CommissionRate"),
-        "coupon": _coupon(result) or None,
-        "max_commission": {
-            k: v for k, v in {
-                # "20.4 表示 20.4%": already in percent, unlike CommissionRate.
-                "rate": _decimal(max_commission, "MaxCommissionRate", "result.MaxCommission.MaxCommissionRate"),
-                "click_url": https(ci(max_commission, "MaxCommissionClickUrl")),
-                "coupon_share_url": https(ci(max_commission, "MaxCommissionCouponShareUrl")),
-            }.items() if v is not None
-        } or None,
+        "coupon": _coupon(result),
+        "max_commission": _max_commission(result),
         "deeplink_url": ci(result, "DeeplinkUrl"),
         "item_page_url": item_page_url(product_id, tmall),
         "category_name": ci(result, "CategoryName"),
@@ -353,11 +390,11 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "source": SOURCE,
         "product_id": product_id,
         "title": ci(result, "Title"),
-        "price": _decimal(result, "ZkFinalPrice", "result.ZkFinalPrice"),
+        "price": _number(result, "ZkFinalPrice", "result", Decimal),
         "price_raw": None if price_raw is None else str(price_raw),
         "currency": CURRENCY,
-        "original_price": _decimal(result, "ReservePrice", "result.ReservePrice"),
-        "coupon_price": _decimal(result, "PriceAfterCoupon", "result.PriceAfterCoupon"),
+        "original_price": _number(result, "ReservePrice", "result", Decimal),
+        "coupon_price": _number(result, "PriceAfterCoupon", "result", Decimal),
         "image_url": https(ci(result, "PicUrl")),
         "seller_id": seller_id,
         "shop_id": seller_id,  # the API has no separate shop id
@@ -365,11 +402,13 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         # Top level first. The docs' table calls CategoryName "一级类目" and
         # LevelOneCategoryName "叶子类目", but the field names and the docs' own
         # example ("3C数码配件" > "USB风扇") say the opposite; we follow the example.
-        "category_names": [n for n in (ci(result, "LevelOneCategoryName"), ci(result, "CategoryName")) if n],
-        "volume": _int(result, "Volume", "result.Volume"),
+        "category_names": [
+            n for n in (ci(result, "LevelOneCategoryName"), ci(result, "CategoryName")) if n
+        ],
+        "volume": _number(result, "Volume", "result", int),
         # "1550 表示 15.5%": the API's unit is 1/100 of a percent; stored in percent.
         "commission_rate": None if commission is None else commission / 100,
         # The affiliate (promotion) link when it is a web link; else the item page.
         "url": url if url and url.startswith("https://") else item_page_url(product_id, tmall),
-        "extra": {k: v for k, v in extra.items() if v is not None},
+        "extra": _compact(extra),
     }

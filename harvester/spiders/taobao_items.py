@@ -24,10 +24,10 @@ from harvester.spiders.base import ApiSpider, ArgumentError, id_list
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+    from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ def read_batch_size(settings: Any) -> int:
     except (TypeError, ValueError):
         raise ArgumentError(f"-s {BATCH_SIZE_SETTING}={value!r}: must be an integer") from None
     if not 1 <= size <= aliyun.MAX_BATCH:
-        raise ArgumentError(f"-s {BATCH_SIZE_SETTING}={size}: must be 1 to {aliyun.MAX_BATCH} (the API's maximum)")
+        raise ArgumentError(
+            f"-s {BATCH_SIZE_SETTING}={size}: must be 1 to {aliyun.MAX_BATCH} (the API's maximum)"
+        )
     return size
 
 
@@ -53,13 +55,19 @@ class TaobaoItemsSpider(ApiSpider):
     #: Ids per call, from ``HARVESTER_ALIYUN_BATCH_SIZE`` (set in ``from_crawler``).
     batch_size: int = aliyun.MAX_BATCH
 
-    def parse_arguments(self, item_ids: str | None = None, fields: str | None = None, **_: Any) -> None:
+    def parse_arguments(
+        self, item_ids: str | None = None, fields: str | None = None, **_: Any
+    ) -> None:
         self.item_ids = id_list(item_ids, "item_ids", numeric=True)
         if not self.item_ids:
-            raise ArgumentError("taobao_items needs ids: -a item_ids=594766914700,... (or -a item_ids=@file)")
+            raise ArgumentError(
+                "taobao_items needs ids: -a item_ids=594766914700,... (or -a item_ids=@file)"
+            )
         fields = (fields or "").replace(" ", "")
         if fields and not _FIELDS.match(fields):
-            raise ArgumentError(f"-a fields={fields!r}: a comma-separated list of field names, e.g. Url,UserType")
+            raise ArgumentError(
+                f"-a fields={fields!r}: a comma-separated list of field names, e.g. Url,UserType"
+            )
         self.fields = fields or None
 
     @classmethod
@@ -76,10 +84,17 @@ class TaobaoItemsSpider(ApiSpider):
     async def start(self) -> AsyncIterator[Any]:
         pid = provider_config(self.settings, aliyun)["ALIYUN_PID"]
         batches = aliyun.batches(self.item_ids, self.batch_size)
-        logger.info("%d Taobao ids in %d calls of at most %d", len(self.item_ids), len(batches), self.batch_size)
+        logger.info(
+            "%d Taobao ids in %d calls of at most %d",
+            len(self.item_ids),
+            len(batches),
+            self.batch_size,
+        )
         for batch in batches:
             parts = aliyun.batch_request_parts(batch, pid, self.fields)
-            yield self.api_form_request(aliyun.NAME, parts.path, parts.form, self.parse_batch, cb_kwargs={"batch": batch})
+            yield self.api_form_request(
+                aliyun.NAME, parts.path, parts.form, self.parse_batch, cb_kwargs={"batch": batch}
+            )
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[ApiRecord]:
         asked, found, url = set(batch), set(), aliyun.unsigned_url(response.url)

@@ -23,11 +23,20 @@ from harvester.spiders.taobao_items import TaobaoItemsSpider
 from tests.conftest import load_fixture
 
 VECTOR = {
-    "AccessKeyId": "testid", "Action": "DescribeRegions", "Format": "XML", "SignatureMethod": "HMAC-SHA1",
-    "SignatureNonce": "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf", "SignatureVersion": "1.0",
-    "Timestamp": "2016-02-23T12:46:24Z", "Version": "2014-05-26",
+    "AccessKeyId": "testid",
+    "Action": "DescribeRegions",
+    "Format": "XML",
+    "SignatureMethod": "HMAC-SHA1",
+    "SignatureNonce": "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+    "SignatureVersion": "1.0",
+    "Timestamp": "2016-02-23T12:46:24Z",
+    "Version": "2014-05-26",
 }
-CONFIG = {"ALIYUN_ACCESS_KEY_ID": "id", "ALIYUN_ACCESS_KEY_SECRET": "secret", "ALIYUN_PID": "mm_1_2_3"}
+CONFIG = {
+    "ALIYUN_ACCESS_KEY_ID": "id",
+    "ALIYUN_ACCESS_KEY_SECRET": "secret",
+    "ALIYUN_PID": "mm_1_2_3",
+}
 BASE = "https://imagesearch.cn-shanghai.aliyuncs.com/"
 
 
@@ -46,13 +55,25 @@ def test_protocols_test_vector():
     )
     assert aliyun.signature("GET", VECTOR, "testsecret") == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
     # Signature itself is never signed.
-    assert aliyun.signature("GET", {**VECTOR, "Signature": "x"}, "testsecret") == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+    assert (
+        aliyun.signature("GET", {**VECTOR, "Signature": "x"}, "testsecret")
+        == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+    )
 
 
 @pytest.mark.parametrize(
     ("raw", "encoded"),
-    [("a b", "a%20b"), ("a*b", "a%2Ab"), ("a~b", "a~b"), ("中", "%E4%B8%AD"), ("a+b", "a%2Bb"),
-     ("1,2", "1%2C2"), ("/", "%2F"), ("a=b&c", "a%3Db%26c"), ("AZaz09-_.", "AZaz09-_.")],
+    [
+        ("a b", "a%20b"),
+        ("a*b", "a%2Ab"),
+        ("a~b", "a~b"),
+        ("中", "%E4%B8%AD"),
+        ("a+b", "a%2Bb"),
+        ("1,2", "1%2C2"),
+        ("/", "%2F"),
+        ("a=b&c", "a%3Db%26c"),
+        ("AZaz09-_.", "AZaz09-_."),
+    ],
 )
 def test_percent_encoding(raw, encoded):
     assert aliyun.percent_encode(raw) == encoded
@@ -63,7 +84,11 @@ def test_canonical_query_sorts_by_name():
 
 
 def sign(body: bytes, url: str = BASE, now: float = 1_700_000_000):
-    return aliyun.sign(Unsigned("POST", url, {"content-type": "application/x-www-form-urlencoded"}, body), CONFIG, now)
+    return aliyun.sign(
+        Unsigned("POST", url, {"content-type": "application/x-www-form-urlencoded"}, body),
+        CONFIG,
+        now,
+    )
 
 
 def test_sign_puts_common_params_in_query_and_signs_the_union():
@@ -72,12 +97,23 @@ def test_sign_puts_common_params_in_query_and_signs_the_union():
     query = query_of(signed.url)
     assert query["Timestamp"] == "2023-11-14T22:13:20Z"
     assert query["Action"] == "GetProductInfoByIds" and query["Version"] == "2021-05-01"
-    assert query["Format"] == "JSON" and query["SignatureMethod"] == "HMAC-SHA1" and query["SignatureVersion"] == "1.0"
+    assert (
+        query["Format"] == "JSON"
+        and query["SignatureMethod"] == "HMAC-SHA1"
+        and query["SignatureVersion"] == "1.0"
+    )
     assert query["AccessKeyId"] == "id"
-    assert "ItemIds" not in query and "Pid" not in query and signed.body is None  # business params stay in the body
-    union = {k: v for k, v in query.items() if k != "Signature"} | {"ItemIds": "1,2", "Pid": "mm_1_2_3"}
+    assert (
+        "ItemIds" not in query and "Pid" not in query and signed.body is None
+    )  # business params stay in the body
+    union = {k: v for k, v in query.items() if k != "Signature"} | {
+        "ItemIds": "1,2",
+        "Pid": "mm_1_2_3",
+    }
     assert query["Signature"] == aliyun.signature("POST", union, "secret")
-    assert query["Signature"] != aliyun.signature("POST", {k: v for k, v in query.items() if k != "Signature"}, "secret")
+    assert query["Signature"] != aliyun.signature(
+        "POST", {k: v for k, v in query.items() if k != "Signature"}, "secret"
+    )
 
 
 def test_every_signing_gets_a_fresh_nonce_and_replaces_the_old_common_params():
@@ -123,8 +159,14 @@ def docs_example() -> bytes:
 
 
 def test_docs_example_normalizes():
-    ((item_id, result, rank),) = aliyun.parse_auctions(aliyun.check_response(200, {}, docs_example()))
-    assert (item_id, rank, result["itemId"]) == ("594766914700", 0.9877, "Oqz93kougf9bkN7f4ACMtJ-zDUWQmJB8PAf9")
+    ((item_id, result, rank),) = aliyun.parse_auctions(
+        aliyun.check_response(200, {}, docs_example())
+    )
+    assert (item_id, rank, result["itemId"]) == (
+        "594766914700",
+        0.9877,
+        "Oqz93kougf9bkN7f4ACMtJ-zDUWQmJB8PAf9",
+    )
     product = aliyun.to_product({"rankScore": rank, "result": result}, {})
     assert product["product_id"] == "594766914700"  # InputItemId, not the dynamic ItemId
     assert product["source"] == "taobao" and product["currency"] == "CNY"
@@ -140,7 +182,11 @@ def test_docs_example_normalizes():
     assert product["category_names"] == ["3C数码配件", "USB风扇"]
     extra = product["extra"]
     assert extra["dynamic_item_id"] == "Oqz93kougf9bkN7f4ACMtJ-zDUWQmJB8PAf9"
-    assert extra["user_type"] == "tmall" and extra["provcity"] == "广东 深圳" and extra["rank_score"] == 0.9877
+    assert (
+        extra["user_type"] == "tmall"
+        and extra["provcity"] == "广东 深圳"
+        and extra["rank_score"] == 0.9877
+    )
     assert extra["coupon"]["amount"] == 2 and extra["coupon"]["start_fee"] == Decimal("15")
     assert extra["coupon"]["info"] == "满15.0元减2.0元" and extra["coupon"]["remain_count"] == 72287
     assert extra["coupon"]["share_url"] == "https://uland.taobao.com/coupon/edetail?123"
@@ -149,13 +195,35 @@ def test_docs_example_normalizes():
 
 
 def test_pascal_case_keys_are_read_too():
-    envelope = {"Success": True, "Code": 0, "RequestId": "r", "Data": {"Auctions": [
-        {"RankScore": 0.5, "Result": {"InputItemId": "7", "ItemId": "7", "ZkFinalPrice": "1.5",
-                                      "CommissionRate": "1550", "UserType": 0, "Url": "tbopen://m.taobao.com/x"}},
-    ]}}
-    ((item_id, result, rank),) = aliyun.parse_auctions(aliyun.check_response(200, {}, json.dumps(envelope).encode()))
+    envelope = {
+        "Success": True,
+        "Code": 0,
+        "RequestId": "r",
+        "Data": {
+            "Auctions": [
+                {
+                    "RankScore": 0.5,
+                    "Result": {
+                        "InputItemId": "7",
+                        "ItemId": "7",
+                        "ZkFinalPrice": "1.5",
+                        "CommissionRate": "1550",
+                        "UserType": 0,
+                        "Url": "tbopen://m.taobao.com/x",
+                    },
+                },
+            ]
+        },
+    }
+    ((item_id, result, rank),) = aliyun.parse_auctions(
+        aliyun.check_response(200, {}, json.dumps(envelope).encode())
+    )
     product = aliyun.to_product({"RankScore": rank, "Result": result}, {})
-    assert (item_id, product["price"], product["commission_rate"]) == ("7", Decimal("1.5"), Decimal("15.5"))
+    assert (item_id, product["price"], product["commission_rate"]) == (
+        "7",
+        Decimal("1.5"),
+        Decimal("15.5"),
+    )
     assert product["url"] == "https://item.taobao.com/item.htm?id=7"  # tbopen: is no web link
     assert "dynamic_item_id" not in product["extra"] and product["extra"]["user_type"] == "taobao"
 
@@ -177,21 +245,31 @@ def test_bad_values_name_their_field():
 @pytest.mark.parametrize(
     ("status", "code", "expected"),
     [
-        (400, "Throttling", ErrorClass.RATE_LIMITED), (400, "Throttling.User", ErrorClass.RATE_LIMITED),
+        (400, "Throttling", ErrorClass.RATE_LIMITED),
+        (400, "Throttling.User", ErrorClass.RATE_LIMITED),
         (400, "Throttling.Api", ErrorClass.RATE_LIMITED),
-        (500, "InternalError", ErrorClass.RETRYABLE), (503, "ServiceUnavailable", ErrorClass.RETRYABLE),
-        (400, "SignatureNonceUsed", ErrorClass.RETRYABLE), (502, "SomethingNew", ErrorClass.RETRYABLE),
+        (500, "InternalError", ErrorClass.RETRYABLE),
+        (503, "ServiceUnavailable", ErrorClass.RETRYABLE),
+        (400, "SignatureNonceUsed", ErrorClass.RETRYABLE),
+        (502, "SomethingNew", ErrorClass.RETRYABLE),
         (400, "InvalidTimeStamp.Expired", ErrorClass.CLOCK),
-        (400, "SignatureDoesNotMatch", ErrorClass.AUTH), (400, "IncompleteSignature", ErrorClass.AUTH),
-        (404, "InvalidAccessKeyId.NotFound", ErrorClass.AUTH), (400, "InvalidAccessKeyId.Inactive", ErrorClass.AUTH),
-        (403, "Forbidden.RAM", ErrorClass.AUTH), (403, "Forbidden", ErrorClass.AUTH),
-        (400, "MissingItemIds", ErrorClass.PERMANENT), (400, "MissingPid", ErrorClass.PERMANENT),
-        (400, "InvalidParameter", ErrorClass.PERMANENT), (404, "InvalidApi.NotFound", ErrorClass.PERMANENT),
+        (400, "SignatureDoesNotMatch", ErrorClass.AUTH),
+        (400, "IncompleteSignature", ErrorClass.AUTH),
+        (404, "InvalidAccessKeyId.NotFound", ErrorClass.AUTH),
+        (400, "InvalidAccessKeyId.Inactive", ErrorClass.AUTH),
+        (403, "Forbidden.RAM", ErrorClass.AUTH),
+        (403, "Forbidden", ErrorClass.AUTH),
+        (400, "MissingItemIds", ErrorClass.PERMANENT),
+        (400, "MissingPid", ErrorClass.PERMANENT),
+        (400, "InvalidParameter", ErrorClass.PERMANENT),
+        (404, "InvalidApi.NotFound", ErrorClass.PERMANENT),
         (400, "InvalidTimeStamp.Format", ErrorClass.PERMANENT),
     ],
 )
 def test_gateway_error_classes(status, code, expected):
-    body = json.dumps({"RequestId": "r", "HostId": "h", "Code": code, "Message": "m", "Recommend": "u"}).encode()
+    body = json.dumps(
+        {"RequestId": "r", "HostId": "h", "Code": code, "Message": "m", "Recommend": "u"}
+    ).encode()
     with pytest.raises(ApiError) as caught:
         aliyun.check_response(status, {}, body)
     assert caught.value.error_class is expected
@@ -199,20 +277,27 @@ def test_gateway_error_classes(status, code, expected):
 
 
 def test_non_json_answers():
-    for status, expected in ((502, ErrorClass.RETRYABLE), (429, ErrorClass.RATE_LIMITED), (404, ErrorClass.PERMANENT)):
+    for status, expected in (
+        (502, ErrorClass.RETRYABLE),
+        (429, ErrorClass.RATE_LIMITED),
+        (404, ErrorClass.PERMANENT),
+    ):
         with pytest.raises(ApiError) as caught:
             aliyun.check_response(status, {"retry-after": "3"}, b"<html>busy</html>")
         assert caught.value.error_class is expected
 
 
 def test_business_failure_in_http_200_is_permanent():
-    for envelope in ({"success": False, "code": 1001, "message": "bad pid"}, {"Success": True, "Code": "7"}):
+    for envelope in (
+        {"success": False, "code": 1001, "message": "bad pid"},
+        {"Success": True, "Code": "7"},
+    ):
         with pytest.raises(ApiError) as caught:
             aliyun.check_response(200, {}, json.dumps(envelope).encode())
         assert caught.value.error_class is ErrorClass.PERMANENT
 
 
-# --------------------------------------------------------------------------- sandbox endpoint (in process)
+# ------------------------------------------------------------------ sandbox endpoint (in process)
 
 
 @pytest.fixture(scope="module")
@@ -220,12 +305,24 @@ def app():
     return build_app(SandboxConfig(store_sizes=[1]))
 
 
-def sandbox_call(app, form: dict[str, str], *, secret: str | None = None, now: float | None = None,
-                 all_in_body: bool = False, url: str | None = None):
-    config = {**CONFIG, "ALIYUN_ACCESS_KEY_ID": credentials.get("ALIYUN_ACCESS_KEY_ID"),
-              "ALIYUN_ACCESS_KEY_SECRET": secret or credentials.get("ALIYUN_ACCESS_KEY_SECRET")}
+def sandbox_call(
+    app,
+    form: dict[str, str],
+    *,
+    secret: str | None = None,
+    now: float | None = None,
+    all_in_body: bool = False,
+    url: str | None = None,
+):
+    config = {
+        **CONFIG,
+        "ALIYUN_ACCESS_KEY_ID": credentials.get("ALIYUN_ACCESS_KEY_ID"),
+        "ALIYUN_ACCESS_KEY_SECRET": secret or credentials.get("ALIYUN_ACCESS_KEY_SECRET"),
+    }
     body = urlencode(form).encode()
-    signed = aliyun.sign(Unsigned("POST", url or "http://sandbox/", {}, body), config, now or time.time())
+    signed = aliyun.sign(
+        Unsigned("POST", url or "http://sandbox/", {}, body), config, now or time.time()
+    )
     query = query_of(signed.url)
     if all_in_body:
         query, body = {}, urlencode({**query, **form}).encode()
@@ -269,29 +366,51 @@ def test_sandbox_rejects_like_the_gateway(app):
     ok = {"ItemIds": "1", "Pid": "mm_1_2_3"}
     request, response = sandbox_call(app, ok)
     assert response.status == 200
-    assert (app.handle(request).status, answer(app.handle(request))) == (400, (ErrorClass.RETRYABLE, "SignatureNonceUsed"))
+    assert (app.handle(request).status, answer(app.handle(request))) == (
+        400,
+        (ErrorClass.RETRYABLE, "SignatureNonceUsed"),
+    )
     cases = [
         ({"secret": "wrong"}, ok, 400, (ErrorClass.AUTH, "SignatureDoesNotMatch")),
         ({"now": time.time() - 16 * 60}, ok, 400, (ErrorClass.CLOCK, "InvalidTimeStamp.Expired")),
         ({}, {"Pid": "mm_1_2_3"}, 400, (ErrorClass.PERMANENT, "MissingItemIds")),
         ({}, {"ItemIds": "1"}, 400, (ErrorClass.PERMANENT, "MissingPid")),
-        ({}, {"ItemIds": ",".join(map(str, range(41))), "Pid": "p"}, 400, (ErrorClass.PERMANENT, "InvalidParameter")),
+        (
+            {},
+            {"ItemIds": ",".join(map(str, range(41))), "Pid": "p"},
+            400,
+            (ErrorClass.PERMANENT, "InvalidParameter"),
+        ),
     ]
     for options, form, status, expected in cases:
         _, response = sandbox_call(app, form, **options)
         assert (response.status, answer(response)) == (status, expected), options
         assert set(response.body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
     for changed in ({"Action": "GetProductInfo"}, {"Version": "2020-01-01"}):
-        params = aliyun.common_params(credentials.get("ALIYUN_ACCESS_KEY_ID"), time.time()) | changed
-        params["Signature"] = aliyun.signature("POST", params | ok, credentials.get("ALIYUN_ACCESS_KEY_SECRET"))
+        params = (
+            aliyun.common_params(credentials.get("ALIYUN_ACCESS_KEY_ID"), time.time()) | changed
+        )
+        params["Signature"] = aliyun.signature(
+            "POST", params | ok, credentials.get("ALIYUN_ACCESS_KEY_SECRET")
+        )
         response = app.handle(SandboxRequest("POST", "/", params, {}, urlencode(ok).encode()))
-        assert (response.status, answer(response)) == (404, (ErrorClass.PERMANENT, "InvalidApi.NotFound"))
+        assert (response.status, answer(response)) == (
+            404,
+            (ErrorClass.PERMANENT, "InvalidApi.NotFound"),
+        )
 
 
 def test_sandbox_error_and_throttle_builders(app):
     throttled = app.throttle_builders["aliyun"](SandboxRequest("POST", "/", {}, {}, b""))
-    assert (throttled.status, answer(throttled)) == (400, (ErrorClass.RATE_LIMITED, "Throttling.User"))
-    for code, status in (("InternalError", 500), ("ServiceUnavailable", 503), ("Forbidden.RAM", 403)):
+    assert (throttled.status, answer(throttled)) == (
+        400,
+        (ErrorClass.RATE_LIMITED, "Throttling.User"),
+    )
+    for code, status in (
+        ("InternalError", 500),
+        ("ServiceUnavailable", 503),
+        ("Forbidden.RAM", 403),
+    ):
         assert app.error_builders["aliyun"](code, None, None).status == status
     request = SandboxRequest("POST", "/", {"AccessKeyId": "k1"}, {}, b"ItemIds=1")
     assert app.credential_of["aliyun"](request) == "k1"
@@ -318,7 +437,9 @@ def test_spider_rejects_bad_arguments(settings, kwargs, message):
     with pytest.raises(ArgumentError, match=message):
         make_spider(settings, **kwargs)
     with pytest.raises(ArgumentError, match=message):
-        TaobaoItemsSpider.check_arguments(get_crawler(settings_dict={**CONFIG, **settings}).settings, **kwargs)
+        TaobaoItemsSpider.check_arguments(
+            get_crawler(settings_dict={**CONFIG, **settings}).settings, **kwargs
+        )
 
 
 async def collect(iterator) -> list:
@@ -327,20 +448,29 @@ async def collect(iterator) -> list:
 
 def test_spider_batches_and_records_missing_ids(tmp_path):
     ids_file = tmp_path / "ids.txt"
-    ids_file.write_text("\n".join(str(100 + i) for i in range(45)) + "\n# a comment\n594766914700\n")
+    ids_file.write_text(
+        "\n".join(str(100 + i) for i in range(45)) + "\n# a comment\n594766914700\n"
+    )
     spider = make_spider({"HARVESTER_ALIYUN_BATCH_SIZE": 23}, item_ids=f"@{ids_file}", fields="Url")
     requests = asyncio.run(collect(spider.start()))
     assert [len(r.cb_kwargs["batch"]) for r in requests] == [23, 23]
     assert all(r.method == "POST" and r.meta["harvester_api"] == "aliyun" for r in requests)
     assert dict(parse_qsl(requests[0].body.decode())) == {
-        "ItemIds": ",".join(str(100 + i) for i in range(23)), "Pid": "mm_1_2_3", "Fields": "Url"}
+        "ItemIds": ",".join(str(100 + i) for i in range(23)),
+        "Pid": "mm_1_2_3",
+        "Fields": "Url",
+    }
 
     dead = []
-    spider.crawler.signals.connect(lambda dead_letter: dead.append(dead_letter), signal=signals.dead_letter, weak=False)
+    spider.crawler.signals.connect(
+        lambda dead_letter: dead.append(dead_letter), signal=signals.dead_letter, weak=False
+    )
     batch = requests[1].cb_kwargs["batch"]
     data = json.loads(docs_example())["data"]
     signed = sign(b"", BASE).url
-    response = TextResponse(signed, body=b"{}", request=Request(signed, meta={"harvester_data": data}))
+    response = TextResponse(
+        signed, body=b"{}", request=Request(signed, meta={"harvester_data": data})
+    )
     records = list(spider.parse_batch(response, batch))
     assert {r.url for r in records} | {d.url for d in dead} == {BASE}
     assert [r.payload["result"]["inputItemId"] for r in records] == ["594766914700"]

@@ -59,7 +59,11 @@ ERRORS = {
     "InvalidParameter": (400, "The specified parameter is not valid."),
     "InvalidAccessKeyId.Inactive": (400, "Specified access key is disabled."),
     "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
-    "Forbidden.RAM": (403, "User not authorized to operate on the specified resource, or this API doesn't support RAM."),
+    "Forbidden.RAM": (
+        403,
+        "User not authorized to operate on the specified resource, "
+        "or this API doesn't support RAM.",
+    ),
     "Forbidden": (403, "User not authorized to operate on the specified resource."),
 }
 
@@ -69,8 +73,13 @@ def error(code: str, message: str | None, request: SandboxRequest | None = None)
     status, default = ERRORS.get(code, (500 if code.startswith("Internal") else 400, "error"))
     return SandboxResponse(
         status,
-        {"RequestId": str(uuid.uuid4()).upper(), "HostId": "imagesearch.cn-shanghai.aliyuncs.com",
-         "Code": code, "Message": message or default, "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}"},
+        {
+            "RequestId": str(uuid.uuid4()).upper(),
+            "HostId": "imagesearch.cn-shanghai.aliyuncs.com",
+            "Code": code,
+            "Message": message or default,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+        },
     )
 
 
@@ -104,7 +113,10 @@ class TaobaoItems:
         """The docs' auction shape for *item_id*; ``None`` for an id the catalog does not know."""
         if item_id not in self.ids:
             return None
-        return {"rankScore": round(_rng(self.seed, "rank", item_id).random(), 4), "result": taobao_item(self.seed, item_id)}
+        return {
+            "rankScore": round(_rng(self.seed, "rank", item_id).random(), 4),
+            "result": taobao_item(self.seed, item_id),
+        }
 
 
 def params_of(request: SandboxRequest) -> dict[str, str]:
@@ -120,7 +132,11 @@ def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> Sandbo
     if params.get("AccessKeyId") != credentials.get("ALIYUN_ACCESS_KEY_ID"):
         return error("InvalidAccessKeyId.NotFound", None)
     try:
-        stamp = datetime.strptime(params["Timestamp"], api.TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
+        stamp = (
+            datetime.strptime(params["Timestamp"], api.TIMESTAMP_FORMAT)
+            .replace(tzinfo=UTC)
+            .timestamp()
+        )
     except ValueError:
         return error("InvalidTimeStamp.Format", None)
     if abs(stamp - time.time()) > api.TIMESTAMP_TOLERANCE_S:
@@ -147,18 +163,30 @@ def get_product_info(items: TaobaoItems, request: SandboxRequest) -> SandboxResp
         return error("MissingPid", None)
     ids = list(dict.fromkeys(i.strip() for i in params["ItemIds"].split(",") if i.strip()))
     if len(ids) > api.MAX_BATCH:
-        return error("InvalidParameter", f"ItemIds accepts at most {api.MAX_BATCH} ids, got {len(ids)}.")
+        return error(
+            "InvalidParameter", f"ItemIds accepts at most {api.MAX_BATCH} ids, got {len(ids)}."
+        )
     auctions = [auction for auction in map(items.auction, ids) if auction is not None]
     return SandboxResponse(
-        200, {"code": 0, "data": {"auctions": auctions}, "requestId": str(uuid.uuid4()).upper(), "success": True}
+        200,
+        {
+            "code": 0,
+            "data": {"auctions": auctions},
+            "requestId": str(uuid.uuid4()).upper(),
+            "success": True,
+        },
     )
 
 
 def register(app: SandboxApp) -> None:
     items = TaobaoItems(app.catalog.seed)
     app.route("POST", api.PATH, NAME, lambda app, request: get_product_info(items, request))
-    app.route("GET", "/_sandbox/taobao_items", "_sandbox",
-              lambda app, request: SandboxResponse(200, {"itemIds": sorted(items.ids)}))
+    app.route(
+        "GET",
+        "/_sandbox/taobao_items",
+        "_sandbox",
+        lambda app, request: SandboxResponse(200, {"itemIds": sorted(items.ids)}),
+    )
     app.error_builders[NAME] = error
     app.throttle_builders[NAME] = lambda request: error("Throttling.User", None, request)
     app.credential_of[NAME] = lambda request: params_of(request).get("AccessKeyId", "")
