@@ -31,6 +31,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 16
 REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # one download slot per API and credential, floored at 1/QPS
+    "harvester.middlewares.ratelimit.ApiSlotMiddleware": 80,
     # classify envelope errors before RetryMiddleware (550) sees the response
     "harvester.middlewares.errors.ApiErrorMiddleware": 560,
     # sign last, right before the download handler
@@ -42,9 +44,31 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "harvester.extensions.redact.RedactSecrets": 0,
+    # AutoThrottle with per-API floors and back-off on throttle answers
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "harvester.extensions.throttle.ApiAutoThrottle": 0,
 }
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+# Requests in flight per slot that AutoThrottle aims for: above the floor only when an
+# API gets slow (latency / 8 > 1/QPS).
+AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
 
 # --- harvester components (documented defaults) ------------------------------------
+#: Give every API (per credential) its own download slot floored at 1/QPS.
+HARVESTER_RATE_LIMITS_ENABLED = True
+#: QPS overrides: {"aliyun": 5, "aliyun:<credential id>": 2}; defaults are each
+#: provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5).
+HARVESTER_RATE_LIMITS: dict[str, float] = {}
+#: Requests of one API slot in flight at once (the delay spaces them anyway).
+HARVESTER_API_SLOT_CONCURRENCY = 8
+#: Throttle answers: the slot's delay is multiplied by this, and the request retried...
+HARVESTER_BACKOFF_FACTOR = 2.0
+#: ...up to this many times (throttle answers are expected; they do not use RETRY_TIMES).
+HARVESTER_RATE_LIMIT_RETRY_TIMES = 10
+#: Transient errors (5xx, provider "retry" codes): the slot's delay is multiplied by this.
+HARVESTER_RETRY_BACKOFF_FACTOR = 1.5
 #: Classify API answers (errors inside HTTP 200 bodies included); retry, stop or dead-letter.
 HARVESTER_API_ERRORS_ENABLED = True
 #: Map every ApiRecord to the product schema.

@@ -5,8 +5,11 @@ reads the envelope:
 
 - success: the envelope's ``data`` is put in ``response.meta["harvester_data"]``
   so the callback does not parse the body again;
-- retryable / rate-limited: retried with Scrapy's ``get_retry_request`` (so the
-  retry is re-signed by :mod:`.signing`), up to ``RETRY_TIMES``;
+- retryable / rate-limited: the API's download slot is backed off
+  (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension),
+  and the request retried with Scrapy's ``get_retry_request`` (so the retry is
+  re-signed by :mod:`.signing`), up to ``RETRY_TIMES`` (``HARVESTER_RATE_LIMIT_RETRY_TIMES``
+  for throttle answers);
 - auth / clock / quota: logged once with what to do, and the spider is closed
   with reason ``<api>_<class>`` (no retry storm);
 - permanent, or retries exhausted: :class:`ApiRejected` goes to the request's
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from harvester import signals
 from harvester.apis import get_provider
 from harvester.apis.base import ApiError, ErrorClass
 
@@ -56,6 +60,8 @@ class ApiErrorMiddleware:
         if not crawler.settings.getbool("HARVESTER_API_ERRORS_ENABLED"):
             raise NotConfigured("HARVESTER_API_ERRORS_ENABLED is off")
         self.crawler = crawler
+        self.throttle_retry_times = crawler.settings.getint("HARVESTER_RATE_LIMIT_RETRY_TIMES")
+        self.retry_backoff = crawler.settings.getfloat("HARVESTER_RETRY_BACKOFF_FACTOR")
         self._closing = False
 
     @classmethod
@@ -75,15 +81,23 @@ class ApiErrorMiddleware:
             stats.inc_value(f"harvester/api/{name}/{error.error_class.value}")
             return self._on_error(request, response, error)
         stats.inc_value(f"harvester/api/{name}/ok")
+        self.crawler.signals.send_catch_log(signal=signals.api_answer, request=request, response=response)
         request.meta["harvester_data"] = data
         return response
 
     def _on_error(self, request: Request, response: Response, error: ApiError) -> Request:
         if error.error_class in (ErrorClass.RETRYABLE, ErrorClass.RATE_LIMITED):
+            throttled = error.error_class is ErrorClass.RATE_LIMITED
+            # back the API's slot off first, so that the retry waits (and is re-signed when sent)
+            self.crawler.signals.send_catch_log(
+                signal=signals.api_backoff, request=request, error=error,
+                factor=None if throttled else self.retry_backoff,
+            )
             retry = get_retry_request(
                 request,
                 spider=self.crawler.spider,
                 reason=f"{error.api}:{error.code}",
+                max_retry_times=self.throttle_retry_times if throttled else None,
                 stats_base_key=f"harvester/retry/{error.api}",
             )
             if retry is not None:

@@ -23,8 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--search-window", type=int, default=2000, help="offers one store query can reach (default 2000)")
     parser.add_argument(
         "--rate-limit", action="append", default=[], metavar="API=QPS",
-        help="enforce a per-credential QPS limit on an API (repeatable)",
+        help="enforce a per-credential QPS limit on an API, answered with its own throttle error (repeatable)",
     )
+    parser.add_argument("--rate-limit-burst", type=int, default=2, help="token bucket size: calls allowed back to back (default 2)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         max_page_size=args.max_page_size,
         search_window=args.search_window,
         rate_limits=rate_limits,
+        rate_limit_burst=args.rate_limit_burst,
     )
     server = SandboxServer(build_app(config), args.host, args.port)
     # One JSON line on stdout so that scripts (and tests) can read the address.

@@ -18,7 +18,9 @@ def stores(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
 
 def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     with app.lock:
-        return SandboxResponse(200, {"stats": dict(app.stats)})
+        return SandboxResponse(
+            200, {"stats": dict(app.stats), "first_call": dict(app.first_call), "last_call": dict(app.last_call)}
+        )
 
 
 def faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from harvester.sandbox.catalog import Catalog
 from harvester.sandbox.faults import Faults
+from harvester.sandbox.ratelimit import Limit, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class SandboxRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    #: ``time.monotonic()`` when the request line was read (rate limits judge arrivals by it).
+    received_at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -68,8 +71,10 @@ class SandboxConfig:
     max_page_size: int = 50
     #: Offers a single store query can page through (1688's search window).
     search_window: int = 2000
-    #: Per-API QPS limits enforced by the sandbox (``{}``: none).
+    #: Per-API QPS limits enforced per credential by the sandbox (``{}``: none).
     rate_limits: dict[str, float] = field(default_factory=dict)
+    #: Calls that may arrive back to back under each limit.
+    rate_limit_burst: int = 2
 
 
 class SandboxApp:
@@ -77,6 +82,7 @@ class SandboxApp:
         self.config = config
         self.catalog = Catalog(config.seed, config.store_sizes)
         self.faults = Faults()
+        self.limiter = RateLimiter({api: Limit(qps, config.rate_limit_burst) for api, qps in config.rate_limits.items()})
         #: api → builder of that provider's error answer for a code (used by ``error`` faults).
         self.error_builders: dict[str, Callable[[str, str | None, SandboxRequest], SandboxResponse]] = {}
         #: api → builder of that provider's own over-the-rate-limit answer.
@@ -85,6 +91,9 @@ class SandboxApp:
         self.credential_of: dict[str, Callable[[SandboxRequest], str]] = {}
         self.routes: dict[tuple[str, str], tuple[str, Handler]] = {}
         self.stats: Counter[str] = Counter()
+        #: api → wall-clock time of its first and latest call (rate measurements).
+        self.first_call: dict[str, float] = {}
+        self.last_call: dict[str, float] = {}
         self.lock = threading.Lock()
         self.started = time.time()
 
@@ -103,6 +112,14 @@ class SandboxApp:
             return SandboxResponse(status, {"error": f"no route for {request.method} {request.path}"})
         api, handler = entry
         self.count(f"{api}/calls")
+        now = time.time()
+        with self.lock:
+            self.first_call.setdefault(api, now)
+            self.last_call[api] = now
+        credential_of = self.credential_of.get(api)
+        if credential_of is not None and not self.limiter.allow(api, credential_of(request), request.received_at):
+            self.count(f"{api}/throttled")
+            return self.throttle_builders[api](request)
         fault = self.faults.take(api)
         if fault is not None:
             self.count(f"{api}/fault/{fault.name}")
@@ -119,6 +136,7 @@ def _make_handler_class(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
         server_version = "harvester-sandbox/1"
 
         def _serve(self) -> None:
+            received_at = time.monotonic()
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -128,6 +146,7 @@ def _make_handler_class(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
                 query=dict(parse_qsl(parts.query, keep_blank_values=True)),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                received_at=received_at,
             )
             try:
                 response = app.handle(request)
