@@ -1,4 +1,4 @@
-"""``python -m bench [NAME ...]``: run every benchmark module of this folder (or the named ones).
+"""``python -m bench [NAME [ARGS...]]``: run every benchmark module of this folder, or one with its arguments.
 
 A benchmark module defines ``main(argv: list[str]) -> None``.
 """
@@ -10,13 +10,20 @@ import pkgutil
 import sys
 from pathlib import Path
 
+#: Helper modules that are not benchmarks themselves.
+NOT_BENCHMARKS = {"bare_spider"}
+
 
 def main(argv: list[str]) -> None:
-    here = Path(__file__).parent
-    names = argv or [info.name for info in pkgutil.iter_modules([str(here)]) if not info.name.startswith("_")]
+    if argv:
+        names, args = [argv[0]], argv[1:]
+    else:
+        here = Path(__file__).parent
+        names = [i.name for i in pkgutil.iter_modules([str(here)]) if not i.name.startswith("_") and i.name not in NOT_BENCHMARKS]
+        args = []
     for name in names:
         print(f"== bench.{name} ==", flush=True)
-        importlib.import_module(f"bench.{name}").main([])
+        importlib.import_module(f"bench.{name}").main(args)
 
 
 if __name__ == "__main__":

@@ -97,5 +97,4 @@ class NormalizePipeline:
                 ),
             )
             raise DropItem(reason) from None
-        self.crawler.stats.inc_value(f"harvester/normalize/ok/{item.api}")
         return product

@@ -2,10 +2,9 @@
 
 - ``products``: current state per (``source``, ``product_id``), enriched by every API
   that saw the product (a column another API left empty keeps its value).
-- ``product_payloads``: the latest raw record per product *and API*, with the hash
-  of its tracked fields.
-- ``product_history``: append-only; a row per crawl in which an API saw the tracked
-  fields (price, stock, sales, title, availability) of a product change.
+- ``product_payloads``: the latest raw record per product *and API*.
+- ``product_history``: append-only; a row when a record shows the tracked fields
+  (price, stock, sales, title, availability) of a product changed (and its first sighting).
 - ``skus``, ``price_tiers``: per product, replaced by each detail fetch.
 - ``shops``: shops / sellers seen.
 - ``related_edges``: (source product, related product, rank) with the run that saw it.
@@ -127,7 +126,6 @@ class ProductPayload(Base):
     product_id: Mapped[str] = mapped_column(String(64))
     api: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
-    content_hash: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime] = mapped_column(Timestamp)
     run_id: Mapped[int | None] = mapped_column(Id)
 

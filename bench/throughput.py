@@ -1,0 +1,160 @@
+"""Throughput: the store walk with normalization and SQLite storage vs a bare Scrapy spider.
+
+    python -m bench throughput [--offers 50000] [--repeat 2]
+
+In one run, over the same sandbox store (``--offers`` offers, a straight page walk
+of 50 per page), it measures and prints:
+
+1. the bare spider of :mod:`bench.bare_spider` (same requests, plain dicts, no
+   pipelines) — items/s, the baseline;
+2. the project's ``store`` spider with normalization and SQLite storage — items/s
+   and the ratio to (1) (elapsed time includes the final database flush);
+3. the storage path alone (``repository.write_batch`` in batches of 500) vs raw
+   ``sqlite3.executemany`` of the same rows into the same tables (products,
+   payloads, history) — rows/s, ratio;
+4. peak RSS of (1) and (2) (Scrapy's ``memusage/max``).
+
+Crawls alternate (A, B, A, B) and medians are reported. Goals: (2)/(1) ≥ 0.9, (3) ≥ 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from harvester.testing import Sandbox, crawl, run_sandbox
+
+BATCH = 500
+
+
+def bare(sandbox: Sandbox, seller: str, pages: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        stats_path = Path(tmp) / "stats.json"
+        subprocess.run([sys.executable, "-m", "bench.bare_spider", seller, str(pages), str(stats_path)],
+                       env={**__import__("os").environ, **sandbox.client_environment()}, check=True)
+        stats = json.loads(stats_path.read_text())
+    return {"items": stats["item_scraped_count"], "seconds": stats["elapsed_time_seconds"],
+            "rss": stats.get("memusage/max", 0)}
+
+
+def project(sandbox: Sandbox, seller: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**sandbox.client_environment(), "HARVESTER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}"}
+        result = crawl("store", args={"seller_open_id": seller, "page_size": "50"}, env=env,
+                       # the sandbox enforces no limit here: measure the pipeline, not the rate limiter
+                       settings={"LOG_LEVEL": "ERROR", "HARVESTER_RATE_LIMITS_ENABLED": False,
+                                 "AUTOTHROTTLE_ENABLED": False}, timeout=900)
+        assert result.returncode == 0, result.log[-2000:]
+        (count,) = sqlite3.connect(Path(tmp) / "bench.sqlite").execute("select count(*) from products").fetchone()
+    stats = result.stats
+    assert count == stats["item_scraped_count"], (count, stats["item_scraped_count"])
+    return {"items": stats["item_scraped_count"], "seconds": stats["elapsed_time_seconds"],
+            "rss": stats.get("memusage/max", 0)}
+
+
+def storage(offers: int) -> tuple[float, float]:
+    """rows/s of repository.write_batch and of raw sqlite3.executemany, same rows."""
+    from sqlalchemy.orm import Session
+
+    from harvester.items import ApiRecord
+    from harvester.pipelines.normalize import build_product
+    from harvester.sandbox.apis.pandapon import offer_json
+    from harvester.sandbox.catalog import Catalog
+    from harvester.storage import repository
+    from harvester.storage.db import ensure_schema, make_engine
+
+    catalog = Catalog(1688, [offers])
+    products = [build_product(ApiRecord("pandapon", offer_json(o), {"seller_id": "S"})) for o in catalog.stores[0].offers]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'a.sqlite'}")
+        ensure_schema(engine)
+        start = time.perf_counter()
+        for i in range(0, len(products), BATCH):
+            with Session(engine) as session, session.begin():
+                repository.write_batch(session, repository.Batch(products=products[i:i + BATCH]), 1)
+        ours = len(products) / (time.perf_counter() - start)
+        engine.dispose()
+        baseline = raw_executemany(Path(tmp) / "b.sqlite", products)
+    return ours, baseline
+
+
+def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-arg]
+    """rows/s of plain ``sqlite3.executemany`` writing the same rows into the same three tables
+    (products, product_payloads, product_history), values converted as the ORM types do."""
+    from harvester.storage.db import ensure_schema, make_engine
+    from harvester.storage.repository import MERGED_COLUMNS, TRACKED_FIELDS
+
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+
+    def sql(value: object) -> object:
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False, default=str)
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, datetime):
+            return value.isoformat(" ")
+        return value
+
+    product_columns = ["source", "product_id", *MERGED_COLUMNS, "last_api", "first_seen_at", "fetched_at", "updated_at",
+                       "last_run_id"]
+    history_columns = ["source", "product_id", "api", "run_id", "observed_at", *TRACKED_FIELDS, "content_hash"]
+    statements = {
+        "products": f"insert into products ({', '.join(product_columns)}) values ({', '.join('?' * len(product_columns))})",
+        "payloads": "insert into product_payloads (source, product_id, api, payload, fetched_at, run_id) values (?, ?, ?, ?, ?, ?)",
+        "history": f"insert into product_history ({', '.join(history_columns)}) values ({', '.join('?' * len(history_columns))})",
+    }
+    start = time.perf_counter()
+    for i in range(0, len(products), BATCH):
+        chunk = products[i:i + BATCH]
+        with db:
+            db.executemany(statements["products"], [
+                tuple(sql(v) for v in (p.source, p.product_id, *(getattr(p, c) for c in MERGED_COLUMNS), p.api,
+                                       p.fetched_at, p.fetched_at, p.fetched_at, 1)) for p in chunk])
+            db.executemany(statements["payloads"], [
+                (p.source, p.product_id, p.api, sql(p.raw), sql(p.fetched_at), 1) for p in chunk])
+            db.executemany(statements["history"], [
+                tuple(sql(v) for v in (p.source, p.product_id, p.api, 1, p.fetched_at,
+                                       *(getattr(p, c) for c in TRACKED_FIELDS), "")) for p in chunk])
+    rate = len(products) / (time.perf_counter() - start)
+    db.close()
+    return rate
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench throughput")
+    parser.add_argument("--offers", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    options = parser.parse_args(argv)
+    window = str(options.offers * 2)
+    with run_sandbox("--stores", f"0,{options.offers}", "--search-window", window, "--max-page-size", "50") as sandbox:
+        seller = sandbox.store(options.offers)
+        pages = -(-options.offers // 50)
+        runs: dict[str, list[dict[str, float]]] = {"bare": [], "store": []}
+        for attempt in range(options.repeat):
+            for name, run in (("bare", lambda: bare(sandbox, seller, pages)), ("store", lambda: project(sandbox, seller))):
+                row = run()
+                runs[name].append(row)
+                print(f"run {attempt + 1} {name:<6} {row['items']:>7.0f} items in {row['seconds']:6.2f} s = "
+                      f"{row['items'] / row['seconds']:8.0f} items/s, peak RSS {row['rss'] / 2**20:6.0f} MiB", flush=True)
+    rate = {name: statistics.median(r["items"] / r["seconds"] for r in rows) for name, rows in runs.items()}
+    rss = {name: max(r["rss"] for r in rows) / 2**20 for name, rows in runs.items()}
+    ours, baseline = storage(options.offers)
+    print(f"(1) bare Scrapy spider        {rate['bare']:8.0f} items/s   peak RSS {rss['bare']:5.0f} MiB")
+    print(f"(2) store + normalize + SQL   {rate['store']:8.0f} items/s   peak RSS {rss['store']:5.0f} MiB   "
+          f"ratio (2)/(1) = {rate['store'] / rate['bare']:.3f}  (goal >= 0.9)")
+    print(f"(3) repository.write_batch    {ours:8.0f} rows/s   raw sqlite3.executemany {baseline:8.0f} rows/s   "
+          f"ratio = {ours / baseline:.3f}  (goal >= 0.5)")
