@@ -82,6 +82,11 @@ HARVESTER_STORAGE_BATCH_SIZE = 500
 HARVESTER_STORAGE_MAX_LATENCY = 2.0
 #: Queued batches beyond which process_item waits for the writer (back-pressure).
 HARVESTER_STORAGE_MAX_PENDING = 4
+#: A failing batch is retried this many times, after BACKOFF, 2×BACKOFF, ... seconds...
+HARVESTER_STORAGE_RETRY_TIMES = 3
+HARVESTER_STORAGE_RETRY_BACKOFF = 0.5
+#: ...then written here as JSON lines; `scrapy replay_spool` writes it to the database.
+HARVESTER_STORAGE_SPOOL_DIR = "data/spool"
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.

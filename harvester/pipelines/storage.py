@@ -3,7 +3,9 @@
 Items are buffered; a batch is written when it reaches
 ``HARVESTER_STORAGE_BATCH_SIZE`` items or is ``HARVESTER_STORAGE_MAX_LATENCY``
 seconds old, by one dedicated writer thread (writes stay ordered, SQLite has one
-writer). ``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING``
+writer). A failing batch is retried ``HARVESTER_STORAGE_RETRY_TIMES`` times with
+exponential backoff, then spooled to ``HARVESTER_STORAGE_SPOOL_DIR`` (see
+:mod:`harvester.storage.spool`) and the crawl goes on; the run says so at close. ``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING``
 batches are already queued (back-pressure). The run is recorded in ``crawl_runs``
 at open and finished with the final stats when the spider closes.
 """
@@ -12,17 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from harvester import signals as harvester_signals
 from harvester.config import database_url
 from harvester.items import DeadLetter, Product, RelatedEdge
-from harvester.storage import repository
+from harvester.storage import repository, spool
 from harvester.storage.db import ensure_schema, make_engine
 
 if TYPE_CHECKING:
@@ -43,6 +48,9 @@ class SqlStoragePipeline:
         self.batch_size = settings.getint("HARVESTER_STORAGE_BATCH_SIZE")
         self.max_latency = settings.getfloat("HARVESTER_STORAGE_MAX_LATENCY")
         self.max_pending = settings.getint("HARVESTER_STORAGE_MAX_PENDING")
+        self.retry_times = settings.getint("HARVESTER_STORAGE_RETRY_TIMES")
+        self.retry_backoff = settings.getfloat("HARVESTER_STORAGE_RETRY_BACKOFF")
+        self.spool_dir = Path(settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
@@ -64,14 +72,32 @@ class SqlStoragePipeline:
         with Session(self.engine) as session, session.begin():
             return repository.start_run(session, spider_name, arguments)
 
-    def _write(self, batch: repository.Batch) -> None:
+    def _write(self, batch: repository.Batch) -> Path | None:
+        """Write *batch*, retrying with backoff; spool it to disk if the database stays down.
+
+        Returns the spool file, or ``None`` when the batch was written."""
         assert self.engine is not None
-        with Session(self.engine) as session, session.begin():
-            repository.write_batch(session, batch, self.run_id)
+        for attempt in range(self.retry_times + 1):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    repository.write_batch(session, batch, self.run_id)
+                return None
+            except SQLAlchemyError as exc:
+                if attempt == self.retry_times:
+                    path = spool.write(self.spool_dir, batch, self.run_id)
+                    logger.error("Database write failed %d times (%s); batch of %d items spooled to %s",
+                                 attempt + 1, exc.__class__.__name__, len(batch), path)
+                    return path
+                delay = self.retry_backoff * 2**attempt
+                logger.warning("Database write failed (%s), retrying in %.1f s", exc.__class__.__name__, delay)
+                time.sleep(delay)  # worker thread: the reactor keeps crawling
+        return None
 
     def _finish(self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]) -> int:
         assert self.engine is not None and self.run_id is not None
         delisted = 0
+        if stats.get("harvester/storage/spooled"):
+            complete_sellers = []  # rows are missing until the spool is replayed: do not infer delistings
         with Session(self.engine) as session, session.begin():
             for source, seller_id in complete_sellers:
                 delisted += repository.mark_delisted(session, self.run_id, source, seller_id)
@@ -122,15 +148,19 @@ class SqlStoragePipeline:
             return
         batch, self._buffer = self._buffer, repository.Batch()
         future = asyncio.ensure_future(self._in_thread(self._write, batch))
-        future.add_done_callback(lambda f, n=len(batch): self._written(f, n))
+        future.add_done_callback(lambda f, n=len(batch): self._written(f, n))  # type: ignore[misc]
         self._pending.append(future)
 
-    def _written(self, future: asyncio.Future[None], count: int) -> None:
+    def _written(self, future: asyncio.Future[Path | None], count: int) -> None:
         self._pending.remove(future)
         stats = self.crawler.stats
         if future.cancelled() or future.exception() is not None:
             stats.inc_value("harvester/storage/batch_failed")
             logger.error("A batch of %d items failed to write", count, exc_info=future.exception())
+            return
+        if future.result() is not None:
+            stats.inc_value("harvester/storage/spooled_batches")
+            stats.inc_value("harvester/storage/spooled", count)
             return
         stats.inc_value("harvester/storage/batches")
         stats.inc_value("harvester/storage/items", count)
@@ -143,6 +173,12 @@ class SqlStoragePipeline:
         self._flush()
         if self._pending:
             await asyncio.wait(list(self._pending))
+        spooled = self.crawler.stats.get_value("harvester/storage/spooled")
+        if spooled:
+            logger.warning(
+                "%d items could not be written and are spooled in %s: run `scrapy replay_spool` "
+                "once the database is back (nothing is lost)", spooled, self.spool_dir,
+            )
 
     async def _spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
