@@ -76,6 +76,9 @@ HARVESTER_NORMALIZE_ENABLED = True
 #: Write items to SQL. Database URL: HARVESTER_DATABASE_URL (setting or environment),
 #: default sqlite:///data/harvester.sqlite.
 HARVESTER_STORAGE_ENABLED = True
+#: Upgrade the database schema (Alembic, shipped in the package) at spider open;
+#: off in production if schema changes are applied with `scrapy dbupgrade`.
+HARVESTER_STORAGE_AUTO_MIGRATE = True
 #: Items per write batch.
 HARVESTER_STORAGE_BATCH_SIZE = 500
 #: Seconds an item may wait in the buffer before a partial batch is written.

@@ -29,6 +29,7 @@ from harvester.config import database_url
 from harvester.items import DeadLetter, Product, RelatedEdge
 from harvester.storage import repository, spool
 from harvester.storage.db import ensure_schema, make_engine
+from harvester.storage.migrate import current
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -51,6 +52,7 @@ class SqlStoragePipeline:
         self.retry_times = settings.getint("HARVESTER_STORAGE_RETRY_TIMES")
         self.retry_backoff = settings.getfloat("HARVESTER_STORAGE_RETRY_BACKOFF")
         self.spool_dir = Path(settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
+        self.auto_migrate = settings.getbool("HARVESTER_STORAGE_AUTO_MIGRATE")
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
@@ -68,7 +70,10 @@ class SqlStoragePipeline:
 
     def _open_db(self, spider_name: str, arguments: dict[str, Any]) -> int:
         self.engine = make_engine(self.url)
-        ensure_schema(self.engine)
+        if self.auto_migrate:
+            ensure_schema(self.engine)
+        elif current(self.engine) is None:
+            raise RuntimeError(f"{_redact(self.url)} has no harvester schema: run `scrapy dbupgrade` first")
         with Session(self.engine) as session, session.begin():
             return repository.start_run(session, spider_name, arguments)
 

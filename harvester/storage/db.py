@@ -8,8 +8,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from harvester.storage.models import Base
-
 logger = logging.getLogger(__name__)
 
 
@@ -35,5 +33,7 @@ def make_engine(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
-    Base.metadata.create_all(engine)
+    """Bring the schema to the latest migration (idempotent)."""
+    from harvester.storage.migrate import upgrade
+
+    upgrade(engine)

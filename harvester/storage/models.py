@@ -57,6 +57,7 @@ class Base(DeclarativeBase):
 
 class CrawlRun(Base):
     __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_spider", "spider", "started_at"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     spider: Mapped[str] = mapped_column(String(64))
@@ -132,7 +133,11 @@ class ProductPayload(Base):
 
 class ProductHistory(Base):
     __tablename__ = "product_history"
-    __table_args__ = (Index("ix_product_history_product", "source", "product_id", "observed_at"),)
+    __table_args__ = (
+        # price change over time per product
+        Index("ix_product_history_product", "source", "product_id", "observed_at"),
+        Index("ix_product_history_run", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
