@@ -18,3 +18,15 @@ def test_store_dump_stores_exactly_total_records(sandbox, run_crawl, db_url, siz
     assert result.stats["finish_reason"] == "finished"
     (count, distinct), = rows(db_url, f"select count(*), count(distinct product_id) from products where seller_id = '{seller}'")
     assert count == distinct == size
+
+
+def test_feed_export_works_alongside_the_database(sandbox, run_crawl, db_url, tmp_path):
+    import json
+
+    feed = tmp_path / "items.jsonl"
+    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)},
+                       settings={"FEEDS": {str(feed): {"format": "jsonlines"}}})
+    assert result.returncode == 0, result.log[-2000:]
+    items = [json.loads(line) for line in feed.read_text().splitlines()]
+    assert len(items) == 7 and all(item["currency"] == "CNY" and item["source"] == "1688" for item in items)
+    assert rows(db_url, "select count(*) from products") == [(7,)]

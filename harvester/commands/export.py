@@ -1,0 +1,41 @@
+"""``scrapy export TABLE -o FILE`` or ``scrapy export --query "select ..." -o FILE``
+(FILE ending in .csv, .jsonl or .parquet): export from HARVESTER_DATABASE_URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from harvester.config import database_url
+from harvester.storage.db import make_engine
+from harvester.storage.export import export
+
+if TYPE_CHECKING:
+    import argparse
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+
+    def syntax(self) -> str:
+        return "[TABLE] [--query SQL] -o FILE.(csv|jsonl|parquet)"
+
+    def short_desc(self) -> str:
+        return "Export a table or a query result to CSV, JSON Lines or Parquet"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("-o", "--output", required=True, help="output file (.csv, .jsonl, .parquet)")
+        parser.add_argument("--query", help="a SQL query instead of a table")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        engine = make_engine(database_url(self.settings))
+        try:
+            count = export(engine, Path(opts.output), table=args[0] if args else None, query=opts.query)
+        except ValueError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        print(f"exported {count} rows to {opts.output}")

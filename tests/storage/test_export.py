@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy.orm import Session
+
+from harvester.items import ApiRecord
+from harvester.pipelines.normalize import build_product
+from harvester.storage import repository
+from harvester.storage.db import ensure_schema, make_engine
+from harvester.storage.export import export
+from tests.conftest import load_fixture
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    offers = load_fixture("pandapon_selleroffer_response.json")["data"]["data"]
+    with Session(engine) as session, session.begin():
+        repository.write_batch(session, repository.Batch([build_product(ApiRecord("pandapon", o, {"seller_id": "S"}))
+                                                          for o in offers]), None)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_export_table_and_query(engine, tmp_path, fmt):
+    out = tmp_path / f"products.{fmt}"
+    assert export(engine, out, table="products") == 10
+    query_out = tmp_path / f"cheap.{fmt}"
+    assert export(engine, query_out, query="select product_id, price from products where price < 5.6 order by product_id") == 7
+    if fmt == "csv":
+        rows = list(csv.DictReader(out.open()))
+        assert rows[0]["currency"] == "CNY" and len(rows) == 10
+    elif fmt == "jsonl":
+        rows = [json.loads(line) for line in out.open()]
+        assert {r["product_id"] for r in rows} >= {"683381637585"}
+    else:
+        table = pq.read_table(query_out)
+        assert table.num_rows == 7
+        assert all(Decimal(str(v)) < Decimal("5.6") for v in table.column("price").to_pylist())
+
+
+def test_bad_requests_fail_clearly(engine, tmp_path):
+    with pytest.raises(ValueError, match="unknown format"):
+        export(engine, tmp_path / "x.xlsx", table="products")
+    with pytest.raises(ValueError, match="not a table name"):
+        export(engine, tmp_path / "x.csv", table="products; drop table products")
+
+
+def test_scrapy_export_command(tmp_path):
+    db = tmp_path / "cli.sqlite"
+    engine = make_engine(f"sqlite:///{db}")
+    ensure_schema(engine)
+    engine.dispose()
+    completed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "export", "crawl_runs", "-o", str(tmp_path / "runs.csv"),
+         "-s", f"HARVESTER_DATABASE_URL=sqlite:///{db}"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "exported 0 rows" in completed.stdout
