@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
 
 NAME = "aliexpress"
 SOURCE = "aliexpress"
@@ -170,13 +170,6 @@ def _price(record: dict[str, Any], name: str) -> tuple[Decimal | None, str | Non
     return None, None
 
 
-def _https(url: Any) -> str | None:
-    if not url:
-        return None
-    url = str(url)
-    return "https://" + url.split("://", 1)[1] if url.startswith("http://") else url
-
-
 def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     if record.get("product_id") in (None, ""):
         raise ValueError("product_id: missing")
@@ -187,7 +180,7 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
     smalls = record.get("product_small_image_urls") or []
     if isinstance(smalls, dict):  # XML-shaped JSON: {"string": [...]}
         smalls = smalls.get("string") or []
-    images = [url for url in map(_https, [record.get("product_main_image_url"), *smalls]) if url]
+    images = [url for url in map(https_url, [record.get("product_main_image_url"), *smalls]) if url]
     categories = [(record.get(f"{lvl}_level_category_id"), record.get(f"{lvl}_level_category_name")) for lvl in ("first", "second")]
     return {
         "source": SOURCE,
@@ -200,13 +193,13 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "image_url": images[0] if images else None,
         "images": list(dict.fromkeys(images)),
         "shop_id": None if record.get("shop_id") is None else str(record["shop_id"]),
-        "shop_url": _https(record.get("shop_url")),
+        "shop_url": https_url(record.get("shop_url")),
         "category_ids": [int(cid) for cid, _ in categories if cid not in (None, "")],
         "category_names": [name for _, name in categories if name],
         "volume": record.get("lastest_volume"),
         "commission_rate": _decimal(record, "commission_rate"),
         "rating": _decimal(record, "evaluate_rate"),
-        "url": _https(record.get("product_detail_url")),
+        "url": https_url(record.get("product_detail_url")),
         "extra": {
             "sale_price": record.get("sale_price"), "sale_price_currency": record.get("sale_price_currency"),
             "app_sale_price": record.get("target_app_sale_price") or record.get("app_sale_price"),

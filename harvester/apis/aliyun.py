@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
 
 NAME = "aliyun"
 #: ``products.source``: the marketplace, not the API vendor.
@@ -305,18 +305,6 @@ def _number(mapping: dict[str, Any], key: str, path: str, kind: type[Decimal] | 
         raise ValueError(f"{path}.{key}: not {kind.__name__.lower()}: {value!r}") from None
 
 
-def https(url: Any) -> str | None:
-    """``//host/x`` and ``http://host/x`` → ``https://host/x``; other schemes stay as they are."""
-    if not url:
-        return None
-    url = str(url).strip()
-    if url.startswith("//"):
-        return "https:" + url
-    if url.startswith("http://"):
-        return "https://" + url.removeprefix("http://")
-    return url
-
-
 def item_page_url(item_id: str, tmall: bool) -> str:
     host = "detail.tmall.com" if tmall else "item.taobao.com"
     return f"https://{host}/item.htm?id={item_id}"
@@ -335,7 +323,7 @@ def _coupon(result: dict[str, Any]) -> dict[str, Any]:
             "end_time": ci(result, "CouponEndTime"),
             "total_count": num("CouponTotalCount", int),
             "remain_count": num("CouponRemainCount", int),
-            "share_url": https(ci(result, "CouponShareUrl")),
+            "share_url": https_url(ci(result, "CouponShareUrl")),
             "deeplink_share_url": ci(result, "DeeplinkCouponShareUrl"),
         }
     )
@@ -347,8 +335,8 @@ def _max_commission(result: dict[str, Any]) -> dict[str, Any]:
         {
             # "20.4 表示 20.4%": already in percent, unlike CommissionRate.
             "rate": _number(best, "MaxCommissionRate", "result.MaxCommission", Decimal),
-            "click_url": https(ci(best, "MaxCommissionClickUrl")),
-            "coupon_share_url": https(ci(best, "MaxCommissionCouponShareUrl")),
+            "click_url": https_url(ci(best, "MaxCommissionClickUrl")),
+            "coupon_share_url": https_url(ci(best, "MaxCommissionCouponShareUrl")),
         }
     )
 
@@ -369,7 +357,7 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
     commission = _number(result, "CommissionRate", "result", Decimal)
     price_raw = ci(result, "ZkFinalPrice")
     dynamic_id = ci(result, "ItemId")
-    url = https(ci(result, "Url"))
+    url = https_url(ci(result, "Url"))
     extra = {
         "dynamic_item_id": None if dynamic_id in (None, "", product_id) else str(dynamic_id),
         "user_type": {"1": "tmall", "0": "taobao"}.get(str(user_type), user_type),
@@ -395,7 +383,7 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "currency": CURRENCY,
         "original_price": _number(result, "ReservePrice", "result", Decimal),
         "coupon_price": _number(result, "PriceAfterCoupon", "result", Decimal),
-        "image_url": https(ci(result, "PicUrl")),
+        "image_url": https_url(ci(result, "PicUrl")),
         "seller_id": seller_id,
         "shop_id": seller_id,  # the API has no separate shop id
         "shop_name": ci(result, "ShopTitle") or ci(result, "Nick"),

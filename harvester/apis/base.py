@@ -79,6 +79,18 @@ def require(settings: Mapping[str, Any] | Any, names: list[str], api: str) -> di
     return {name: value for name, value in values.items() if value is not None}
 
 
+def https_url(url: Any) -> str | None:
+    """``//host/x`` and ``http://host/x`` → ``https://host/x``; other schemes stay as they are."""
+    if not url:
+        return None
+    url = str(url).strip()
+    if url.startswith("//"):
+        return "https:" + url
+    if url.startswith("http://"):
+        return "https://" + url.removeprefix("http://")
+    return url
+
+
 def mask(secret: str) -> str:
     """A loggable stand-in for a secret: its length and last two characters at most."""
     if len(secret) <= 6:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
 
 NAME = "pandapon"
 #: ``products.source``: the marketplace, not the API vendor.
@@ -273,17 +273,6 @@ def percent(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     return _decimal(str(value).strip().rstrip("%"))
-
-
-def https_url(url: Any) -> str | None:
-    if not url:
-        return None
-    url = str(url).strip()
-    if url.startswith("//"):
-        return "https:" + url
-    if url.startswith("http://"):
-        return "https://" + url[len("http://"):]
-    return url
 
 
 def offer_url(offer_id: Any) -> str:
