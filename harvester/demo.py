@@ -24,6 +24,14 @@ def scrapy(env: dict[str, str], *args: str) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
+def id_file(name: str, ids: list[object]) -> str:
+    """Write *ids* one per line under data/ (the spiders' ``@file`` form); return its path."""
+    path = Path("data") / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    return str(path)
+
+
 def main() -> None:
     database_url = os.environ.get("HARVESTER_DATABASE_URL", DEFAULT_DATABASE_URL)
     with run_sandbox() as sandbox:
@@ -39,10 +47,10 @@ def main() -> None:
                "-a", f"shop_id={enriched['loginId']}")
         seed = sandbox.get(f"/_sandbox/offers?sellerOpenId={enriched['sellerOpenId']}")["offerIds"][0]
         scrapy(env, "crawl", "related", "-a", f"offer_ids={seed}", "-a", "max_depth=2", "-a", "max_items=500")
-        taobao = sandbox.get("/_sandbox/taobao_items")["itemIds"][:100]
-        scrapy(env, "crawl", "taobao_items", "-a", "item_ids=" + ",".join(map(str, taobao)))
-        aliexpress = sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60]
-        scrapy(env, "crawl", "aliexpress_items", "-a", "product_ids=" + ",".join(map(str, aliexpress)),
+        taobao = id_file("demo-taobao-ids.txt", sandbox.get("/_sandbox/taobao_items")["itemIds"][:100])
+        scrapy(env, "crawl", "taobao_items", "-a", f"item_ids=@{taobao}")
+        aliexpress = id_file("demo-aliexpress-ids.txt", sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60])
+        scrapy(env, "crawl", "aliexpress_items", "-a", f"product_ids=@{aliexpress}",
                "-a", "target_currency=EUR", "-a", "target_language=EN", "-a", "country=DE")
     summarize(database_url)
 
