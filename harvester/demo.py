@@ -26,7 +26,7 @@ def scrapy(env: dict[str, str], *args: str) -> None:
 
 def id_file(name: str, ids: list[object]) -> str:
     """Write *ids* one per line under data/ (the spiders' ``@file`` form); return its path."""
-    path = Path("data") / name
+    path = ROOT / "data" / name
     path.parent.mkdir(exist_ok=True)
     path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     return str(path)
