@@ -79,6 +79,9 @@ HARVESTER_STORAGE_ENABLED = True
 #: Upgrade the database schema (Alembic, shipped in the package) at spider open;
 #: off in production if schema changes are applied with `scrapy dbupgrade`.
 HARVESTER_STORAGE_AUTO_MIGRATE = True
+#: Where batches are written: "process" (a writer process: SQL work off the reactor's
+#: GIL) or "thread" (a writer thread in the crawl process).
+HARVESTER_STORAGE_WRITER = "process"
 #: Items per write batch.
 HARVESTER_STORAGE_BATCH_SIZE = 500
 #: Seconds an item may wait in the buffer before a partial batch is written.

@@ -2,8 +2,9 @@
 
 Items are buffered; a batch is written when it reaches
 ``HARVESTER_STORAGE_BATCH_SIZE`` items or is ``HARVESTER_STORAGE_MAX_LATENCY``
-seconds old, by one dedicated writer thread (writes stay ordered, SQLite has one
-writer). A failing batch is retried ``HARVESTER_STORAGE_RETRY_TIMES`` times with
+seconds old, by one writer — a separate process by default, so that SQL work does
+not compete with the reactor for the GIL, or a thread (``HARVESTER_STORAGE_WRITER``);
+either way one writer keeps writes ordered (SQLite has one writer). A failing batch is retried ``HARVESTER_STORAGE_RETRY_TIMES`` times with
 exponential backoff, then spooled to ``HARVESTER_STORAGE_SPOOL_DIR`` (see
 :mod:`harvester.storage.spool`) and the crawl goes on; the run says so at close. ``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING``
 batches are already queued (back-pressure). The run is recorded in ``crawl_runs``
@@ -14,22 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from harvester import signals as harvester_signals
 from harvester.config import database_url
 from harvester.items import DeadLetter, Product, RelatedEdge
-from harvester.storage import repository, spool
+from harvester.storage import repository, writer
 from harvester.storage.db import ensure_schema, make_engine
 from harvester.storage.migrate import current
+from harvester.storage.writer import BatchWriter, WriteResult
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -56,8 +57,17 @@ class SqlStoragePipeline:
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
-        self._pending: list[asyncio.Future[None]] = []
+        self._pending: list[asyncio.Future[WriteResult]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvester-sql")
+        mode = settings.get("HARVESTER_STORAGE_WRITER")
+        if mode not in ("process", "thread"):
+            raise NotConfigured(f"HARVESTER_STORAGE_WRITER must be 'process' or 'thread', not {mode!r}")
+        self._processes: ProcessPoolExecutor | None = None
+        if mode == "process":
+            self._processes = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=writer.init_process,
+                initargs=(self.url, self.retry_times, self.retry_backoff, str(self.spool_dir)),
+            )
         self._timer: asyncio.TimerHandle | None = None
         crawler.signals.connect(self._dead_letter, signal=harvester_signals.dead_letter)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
@@ -77,26 +87,10 @@ class SqlStoragePipeline:
         with Session(self.engine) as session, session.begin():
             return repository.start_run(session, spider_name, arguments)
 
-    def _write(self, batch: repository.Batch) -> Path | None:
-        """Write *batch*, retrying with backoff; spool it to disk if the database stays down.
-
-        Returns the spool file, or ``None`` when the batch was written."""
+    def _write(self, batch: repository.Batch) -> WriteResult:
+        """Write *batch* on this thread (``HARVESTER_STORAGE_WRITER = "thread"``)."""
         assert self.engine is not None
-        for attempt in range(self.retry_times + 1):
-            try:
-                with Session(self.engine) as session, session.begin():
-                    repository.write_batch(session, batch, self.run_id)
-                return None
-            except SQLAlchemyError as exc:
-                if attempt == self.retry_times:
-                    path = spool.write(self.spool_dir, batch, self.run_id)
-                    logger.error("Database write failed %d times (%s); batch of %d items spooled to %s",
-                                 attempt + 1, exc.__class__.__name__, len(batch), path)
-                    return path
-                delay = self.retry_backoff * 2**attempt
-                logger.warning("Database write failed (%s), retrying in %.1f s", exc.__class__.__name__, delay)
-                time.sleep(delay)  # worker thread: the reactor keeps crawling
-        return None
+        return BatchWriter(self.engine, self.retry_times, self.retry_backoff, self.spool_dir).write(batch, self.run_id)
 
     def _finish(self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]) -> int:
         assert self.engine is not None and self.run_id is not None
@@ -152,20 +146,29 @@ class SqlStoragePipeline:
         if not len(self._buffer):
             return
         batch, self._buffer = self._buffer, repository.Batch()
-        future = asyncio.ensure_future(self._in_thread(self._write, batch))
+        loop = asyncio.get_running_loop()
+        if self._processes is not None:
+            future = loop.run_in_executor(self._processes, writer.write_in_process, batch, self.run_id)
+        else:
+            future = loop.run_in_executor(self._executor, self._write, batch)
         future.add_done_callback(lambda f, n=len(batch): self._written(f, n))  # type: ignore[misc]
         self._pending.append(future)
 
-    def _written(self, future: asyncio.Future[Path | None], count: int) -> None:
+    def _written(self, future: asyncio.Future[WriteResult], count: int) -> None:
         self._pending.remove(future)
         stats = self.crawler.stats
         if future.cancelled() or future.exception() is not None:
             stats.inc_value("harvester/storage/batch_failed")
             logger.error("A batch of %d items failed to write", count, exc_info=future.exception())
             return
-        if future.result() is not None:
+        result = future.result()
+        if result.attempts > 1:
+            stats.inc_value("harvester/storage/retries", result.attempts - 1)
+        if result.spooled is not None:
             stats.inc_value("harvester/storage/spooled_batches")
             stats.inc_value("harvester/storage/spooled", count)
+            logger.error("Database write failed %d times (%s); batch of %d items spooled to %s",
+                         result.attempts, result.error, count, result.spooled)
             return
         stats.inc_value("harvester/storage/batches")
         stats.inc_value("harvester/storage/items", count)
@@ -193,6 +196,8 @@ class SqlStoragePipeline:
         delisted = await self._in_thread(self._finish, reason, stats, complete)
         if delisted:
             logger.info("Marked %d products delisted", delisted)
+        if self._processes is not None:
+            await self._in_thread(self._processes.shutdown)
         self._executor.shutdown(wait=False)
 
 

@@ -61,7 +61,7 @@ def test_outage_spools_then_replay_equals_an_uninterrupted_write(tmp_path, monke
         "HARVESTER_DATABASE_URL": f"sqlite:///{target}", "HARVESTER_STORAGE_SPOOL_DIR": str(tmp_path / "spool"),
         "HARVESTER_STORAGE_RETRY_TIMES": 2, "HARVESTER_STORAGE_RETRY_BACKOFF": 0.01,
         "HARVESTER_STORAGE_ENABLED": True, "HARVESTER_STORAGE_BATCH_SIZE": 500,
-        "HARVESTER_STORAGE_MAX_LATENCY": 1.0, "HARVESTER_STORAGE_MAX_PENDING": 4,
+        "HARVESTER_STORAGE_MAX_LATENCY": 1.0, "HARVESTER_STORAGE_MAX_PENDING": 4, "HARVESTER_STORAGE_WRITER": "thread",
     })
     pipeline = SqlStoragePipeline.from_crawler(crawler)
     pipeline.engine = make_engine(f"sqlite:///{target}")
@@ -73,8 +73,9 @@ def test_outage_spools_then_replay_equals_an_uninterrupted_write(tmp_path, monke
         raise OperationalError("insert", {}, Exception("database is down"))
 
     monkeypatch.setattr(repository, "write_batch", down)
-    spooled = pipeline._write(batch())
-    assert len(calls) == 3 and spooled is not None and spooled.exists()
+    result = pipeline._write(batch())
+    assert len(calls) == 3 and result.attempts == 3
+    assert result.spooled is not None and result.spooled.exists()
     monkeypatch.undo()
 
     files, items = spool.replay(pipeline.engine, tmp_path / "spool")

@@ -1,0 +1,73 @@
+"""Batch writes with retry and spool, runnable on a thread or in a writer process.
+
+:class:`BatchWriter` owns an engine and writes one batch at a time: retried
+with exponential backoff, then spooled (:mod:`harvester.storage.spool`) when the
+database stays down. The storage pipeline runs it on a dedicated thread, or — the
+default, ``HARVESTER_STORAGE_WRITER = "process"`` — in a separate process, so that
+SQL work does not compete with the reactor for the GIL. The process functions
+below are the picklable entry points of that process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from harvester.storage import repository, spool
+from harvester.storage.db import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WriteResult:
+    """Outcome of one batch: how many tries it took, and its spool file if it was spooled."""
+
+    attempts: int
+    spooled: Path | None = None
+    error: str | None = None
+
+
+class BatchWriter:
+    def __init__(self, engine: Engine, retry_times: int, backoff: float, spool_dir: Path) -> None:
+        self.engine, self.retry_times, self.backoff, self.spool_dir = engine, retry_times, backoff, spool_dir
+
+    def write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
+        for attempt in range(1, self.retry_times + 2):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    repository.write_batch(session, batch, run_id)
+                return WriteResult(attempt)
+            except SQLAlchemyError as exc:
+                if attempt > self.retry_times:
+                    return WriteResult(attempt, spool.write(self.spool_dir, batch, run_id), exc.__class__.__name__)
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+
+_writer: BatchWriter | None = None
+
+
+def init_process(url: str, retry_times: int, backoff: float, spool_dir: str) -> None:
+    """Writer-process initializer: one engine for the life of the process."""
+    global _writer  # noqa: PLW0603 - the process's own writer
+    _writer = BatchWriter(make_engine(url), retry_times, backoff, Path(spool_dir))
+
+
+def write_in_process(batch: repository.Batch, run_id: int | None) -> WriteResult:
+    assert _writer is not None, "init_process was not run"
+    return _writer.write(batch, run_id)
+
+
+def close_process() -> None:
+    if _writer is not None:
+        _writer.engine.dispose()
