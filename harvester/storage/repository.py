@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,17 @@ def content_hash(product: items.Product) -> str:
     return _hash({name: getattr(product, name) for name in TRACKED_FIELDS})
 
 
+def _by_source(keys: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """(source, product ids) chunks: ``source = ? AND product_id IN (...)`` uses the
+    unique index on every backend, where a row-value ``IN`` may scan the table on SQLite."""
+    grouped: dict[str, list[str]] = {}
+    for source, product_id in keys:
+        grouped.setdefault(source, []).append(product_id)
+    for source, ids in grouped.items():
+        for start in range(0, len(ids), _KEY_CHUNK):
+            yield source, ids[start:start + _KEY_CHUNK]
+
+
 def _last_per_key(rows: Iterable[Any], key: Any) -> list[Any]:
     """Keep the last row per key: PostgreSQL refuses to upsert one row twice in a statement."""
     return list({key(row): row for row in rows}.values())
@@ -179,11 +190,9 @@ def _record_history(session: Session, products: Sequence[items.Product], run_id:
     current: dict[tuple[str, str], dict[str, Any]] = {}
     keys = list(latest)
     tracked = [table.c[name] for name in TRACKED_FIELDS]
-    for start in range(0, len(keys), _KEY_CHUNK):
-        query = select(table.c.source, table.c.product_id, *tracked).where(
-            tuple_(table.c.source, table.c.product_id).in_(keys[start:start + _KEY_CHUNK])
-        )
-        for source, product_id, *values in session.execute(query):
+    for source, ids in _by_source(keys):
+        query = select(table.c.product_id, *tracked).where(table.c.source == source, table.c.product_id.in_(ids))
+        for product_id, *values in session.execute(query):
             current[(source, product_id)] = dict(zip(TRACKED_FIELDS, values, strict=True))
     history = []
     for key, product in latest.items():
@@ -229,11 +238,8 @@ def _replace_children(session: Session, products: Sequence[items.Product], now: 
         if not owners:
             continue
         table = model.__table__
-        keys = [(p.source, p.product_id) for p in owners]
-        for start in range(0, len(keys), _KEY_CHUNK):
-            session.execute(
-                delete(table).where(tuple_(table.c.source, table.c.product_id).in_(keys[start:start + _KEY_CHUNK]))
-            )
+        for source, ids in _by_source([(p.source, p.product_id) for p in owners]):
+            session.execute(delete(table).where(table.c.source == source, table.c.product_id.in_(ids)))
         if attr == "skus":
             rows = [
                 {
