@@ -98,7 +98,7 @@ class StoreSpider(ApiSpider):
                 raise ArgumentError(
                     "-a details=vvtool needs one store and its Wangwang login id: -a shop_id=<login id>"
                 )
-            self.details = DetailFetcher(self, shop_id, web_site, scene, int_arg(max_calls, "max_calls", default=10_000, minimum=1))
+            self.details = DetailFetcher(self, shop_id, web_site, scene, max_calls)
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
 

@@ -29,19 +29,23 @@ logger = logging.getLogger(__name__)
 class DetailFetcher:
     """Builds vv-tool detail requests for a spider: once per product, within the call cap."""
 
-    def __init__(self, spider: ApiSpider, shop_id: str, web_site: str | None, scene: str | None, max_calls: int) -> None:
+    def __init__(self, spider: ApiSpider, shop_id: str, web_site: str | None, scene: str | None,
+                 max_calls: str | None) -> None:
         if web_site not in (None, *vvtool.WEB_SITES):
             raise ArgumentError(f"-a web_site must be one of {', '.join(vvtool.WEB_SITES)}")
         if scene not in (None, *vvtool.SCENES):
             raise ArgumentError(f"-a scene must be one of {', '.join(vvtool.SCENES)}")
         self.spider, self.shop_id, self.web_site, self.scene = spider, shop_id, web_site, scene
-        self.max_calls = max_calls
+        #: ``-a max_calls``, else ``HARVESTER_VVTOOL_MAX_CALLS`` (read once the crawl runs).
+        self.max_calls: int | None = int_arg(max_calls, "max_calls", default=0, minimum=1) if max_calls else None
         self.requested: set[str] = set()
         self.capped = False
 
     def request(self, product_id: str, context: dict[str, Any] | None = None) -> Request | None:
         if product_id in self.requested:
             return None
+        if self.max_calls is None:
+            self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
         if len(self.requested) >= self.max_calls:
             if not self.capped:
                 self.capped = True
@@ -72,12 +76,9 @@ class VvtoolDetailSpider(ApiSpider):
             raise ArgumentError("vvtool_detail needs products: -a product_ids=584240750353[,...] (or @file)")
         if not shop_id:
             raise ArgumentError("vvtool_detail needs the shop: -a shop_id=<the shop's Wangwang login id>")
-        self.max_calls_arg = max_calls
-        self.fetcher = DetailFetcher(self, shop_id, web_site, scene, int_arg(max_calls, "max_calls", default=1, minimum=1))
+        self.fetcher = DetailFetcher(self, shop_id, web_site, scene, max_calls)
 
     async def start(self) -> AsyncIterator[Any]:
-        self.fetcher.max_calls = int_arg(self.max_calls_arg, "max_calls",
-                                         default=self.settings.getint("HARVESTER_VVTOOL_MAX_CALLS"), minimum=1)
         for product_id in self.product_ids:
             request = self.fetcher.request(product_id)
             if request is not None:

@@ -69,3 +69,15 @@ def test_unauthorized_shop_is_a_dead_letter(sandbox, run_crawl, db_url):
     assert result.stats["finish_reason"] == "finished"
     (reason,), = rows(db_url, "select reason from dead_letters")
     assert "302" in reason and "authorized" in reason
+
+
+def test_call_cap_limits_billed_calls(sandbox, run_crawl):
+    store = store_of(sandbox, 275)
+    ids = sandbox.get(f"/_sandbox/offers?sellerOpenId={store['sellerOpenId']}")["offerIds"][:5]
+    result = run_crawl("vvtool_detail", sandbox, args={"shop_id": store["loginId"], "product_ids": ",".join(map(str, ids)),
+                                                       "max_calls": 2})
+    assert result.stats["downloader/request_count"] == 2
+    assert result.stats["harvester/vvtool/max_calls_reached"] is True
+    capped = run_crawl("vvtool_detail", sandbox, args={"shop_id": store["loginId"], "product_ids": ",".join(map(str, ids))},
+                       settings={"HARVESTER_VVTOOL_MAX_CALLS": 3})
+    assert capped.stats["downloader/request_count"] == 3
