@@ -22,10 +22,26 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Write spooled batches (HARVESTER_STORAGE_SPOOL_DIR) to the database"
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--any-database", action="store_true",
+            help="also replay batches spooled for another database URL",
+        )
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         directory = Path(self.settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
-        engine = make_engine(database_url(self.settings))
+        url = database_url(self.settings)
+        engine = make_engine(url)
         ensure_schema(engine)
-        files, items = spool.replay(engine, directory) if directory.exists() else (0, 0)
-        print(f"replayed {files} spooled batches ({items} items) from {directory}")
+        target = None if opts.any_database else url
+        done = spool.replay(engine, directory, target)
+        engine.dispose()
+        print(f"replayed {done.files} spooled batches ({done.items} items) from {directory}")
+        others = len(spool.pending(directory)) - len(spool.pending(directory, target))
+        if others:
+            print(f"{others} batches were spooled for another database: left (see --any-database)")
+        if done.failed:
+            print(f"{len(done.failed)} batches failed again and stay in {directory}")
+            self.exitcode = 1

@@ -4,11 +4,20 @@ Items are buffered; a batch is written when it reaches
 ``HARVESTER_STORAGE_BATCH_SIZE`` items or is ``HARVESTER_STORAGE_MAX_LATENCY``
 seconds old, by one writer — a separate process by default, so that SQL work does
 not compete with the reactor for the GIL, or a thread (``HARVESTER_STORAGE_WRITER``);
-either way one writer keeps writes ordered (SQLite has one writer). A failing batch is retried ``HARVESTER_STORAGE_RETRY_TIMES`` times with
-exponential backoff, then spooled to ``HARVESTER_STORAGE_SPOOL_DIR`` (see
-:mod:`harvester.storage.spool`) and the crawl goes on; the run says so at close. ``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING``
-batches are already queued (back-pressure). The run is recorded in ``crawl_runs``
-at open and finished with the final stats when the spider closes.
+either way one writer keeps writes ordered (SQLite has one writer).
+
+No record is lost: a failing batch is retried ``HARVESTER_STORAGE_RETRY_TIMES``
+times with exponential backoff, then spooled to ``HARVESTER_STORAGE_SPOOL_DIR``
+(see :mod:`harvester.storage.spool`) and the crawl goes on; the run says so at
+close (stats ``harvester/storage/spooled``, a warning naming the replay command).
+A batch whose writer died (a killed writer process) is spooled from here. Batches
+spooled earlier for the same database are replayed at spider open
+(``HARVESTER_STORAGE_REPLAY_AT_OPEN``), before this run writes anything, so that a
+stale batch never overwrites newer rows.
+
+``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING`` batches are
+already queued (back-pressure). The run is recorded in ``crawl_runs`` at open and
+finished with the final stats when the spider closes.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +37,7 @@ from sqlalchemy.orm import Session
 from harvester import signals as harvester_signals
 from harvester.config import database_url
 from harvester.items import DeadLetter, Product, RelatedEdge
-from harvester.storage import repository, writer
+from harvester.storage import repository, spool, writer
 from harvester.storage.db import ensure_schema, make_engine
 from harvester.storage.migrate import current
 from harvester.storage.writer import BatchWriter, WriteResult
@@ -54,10 +64,11 @@ class SqlStoragePipeline:
         self.retry_backoff = settings.getfloat("HARVESTER_STORAGE_RETRY_BACKOFF")
         self.spool_dir = Path(settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
         self.auto_migrate = settings.getbool("HARVESTER_STORAGE_AUTO_MIGRATE")
+        self.replay_at_open = settings.getbool("HARVESTER_STORAGE_REPLAY_AT_OPEN")
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
-        self._pending: list[asyncio.Future[WriteResult]] = []
+        self._pending: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvester-sql")
         mode = settings.get("HARVESTER_STORAGE_WRITER")
         if mode not in ("process", "thread"):
@@ -84,6 +95,10 @@ class SqlStoragePipeline:
             ensure_schema(self.engine)
         elif current(self.engine) is None:
             raise RuntimeError(f"{_redact(self.url)} has no harvester schema: run `scrapy dbupgrade` first")
+        if self.replay_at_open and spool.pending(self.spool_dir, self.url):
+            replayed = spool.replay(self.engine, self.spool_dir, self.url)
+            logger.warning("Replayed %d spooled batches (%d items) from %s%s", replayed.files, replayed.items,
+                           self.spool_dir, f"; {len(replayed.failed)} failed again" if replayed.failed else "")
         with Session(self.engine) as session, session.begin():
             return repository.start_run(session, spider_name, arguments)
 
@@ -92,18 +107,29 @@ class SqlStoragePipeline:
         assert self.engine is not None
         return BatchWriter(self.engine, self.retry_times, self.retry_backoff, self.spool_dir).write(batch, self.run_id)
 
-    def _finish(self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]) -> int:
+    def _finish(self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]) -> int | None:
+        """Mark delistings and finish the run row; None if the database stayed down."""
         assert self.engine is not None and self.run_id is not None
-        delisted = 0
-        if stats.get("harvester/storage/spooled"):
+        if stats.get("harvester/storage/spooled") or stats.get("harvester/storage/lost"):
             complete_sellers = []  # rows are missing until the spool is replayed: do not infer delistings
-        with Session(self.engine) as session, session.begin():
-            for source, seller_id in complete_sellers:
-                delisted += repository.mark_delisted(session, self.run_id, source, seller_id)
-            stats = {**stats, "harvester/storage/delisted": delisted}
-            repository.finish_run(session, self.run_id, status, stats, complete=bool(complete_sellers))
-        self.engine.dispose()
-        return delisted
+        try:
+            for attempt in range(1, self.retry_times + 2):
+                try:
+                    delisted = 0
+                    with Session(self.engine) as session, session.begin():
+                        for source, seller_id in complete_sellers:
+                            delisted += repository.mark_delisted(session, self.run_id, source, seller_id)
+                        stats = {**stats, "harvester/storage/delisted": delisted}
+                        repository.finish_run(session, self.run_id, status, stats, complete=bool(complete_sellers))
+                    return delisted
+                except Exception:
+                    if attempt > self.retry_times:
+                        logger.exception("Could not finish crawl run %s in the database", self.run_id)
+                        return None
+                    time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+            return None
+        finally:
+            self.engine.dispose()
 
     async def _in_thread(self, func: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
@@ -146,22 +172,31 @@ class SqlStoragePipeline:
         if not len(self._buffer):
             return
         batch, self._buffer = self._buffer, repository.Batch()
-        loop = asyncio.get_running_loop()
-        if self._processes is not None:
-            future = loop.run_in_executor(self._processes, writer.write_in_process, batch, self.run_id)
-        else:
-            future = loop.run_in_executor(self._executor, self._write, batch)
-        future.add_done_callback(lambda f, n=len(batch): self._written(f, n))  # type: ignore[misc]
-        self._pending.append(future)
+        task = asyncio.ensure_future(self._store(batch))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
-    def _written(self, future: asyncio.Future[WriteResult], count: int) -> None:
-        self._pending.remove(future)
+    async def _store(self, batch: repository.Batch) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            if self._processes is not None:
+                result = await loop.run_in_executor(self._processes, writer.write_in_process, batch, self.run_id)
+            else:
+                result = await loop.run_in_executor(self._executor, self._write, batch)
+        except Exception as exc:
+            # the writer itself died (e.g. its process was killed): spool the batch from here
+            logger.error("The storage writer failed (%r); spooling the batch here", exc)
+            try:
+                path = await self._in_thread(spool.write, self.spool_dir, batch, self.run_id, self.url)
+            except Exception:
+                self.crawler.stats.inc_value("harvester/storage/lost", len(batch))
+                logger.exception("A batch of %d items could not be written nor spooled", len(batch))
+                return
+            result = WriteResult(0, path, repr(exc))
+        self._account(result, len(batch))
+
+    def _account(self, result: WriteResult, count: int) -> None:
         stats = self.crawler.stats
-        if future.cancelled() or future.exception() is not None:
-            stats.inc_value("harvester/storage/batch_failed")
-            logger.error("A batch of %d items failed to write", count, exc_info=future.exception())
-            return
-        result = future.result()
         if result.attempts > 1:
             stats.inc_value("harvester/storage/retries", result.attempts - 1)
         if result.spooled is not None:
@@ -185,7 +220,8 @@ class SqlStoragePipeline:
         if spooled:
             logger.warning(
                 "%d items could not be written and are spooled in %s: run `scrapy replay_spool` "
-                "once the database is back (nothing is lost)", spooled, self.spool_dir,
+                "once the database is back, or the next crawl replays them at open (nothing is lost; "
+                "no delisting was inferred)", spooled, self.spool_dir,
             )
 
     async def _spider_closed(self, spider: Any, reason: str) -> None:
@@ -194,6 +230,8 @@ class SqlStoragePipeline:
         complete = list(getattr(spider, "complete_listings", lambda: [])())
         stats = dict(self.crawler.stats.get_stats())
         delisted = await self._in_thread(self._finish, reason, stats, complete)
+        if delisted is not None:
+            self.crawler.stats.set_value("harvester/storage/delisted", delisted)
         if delisted:
             logger.info("Marked %d products delisted", delisted)
         if self._processes is not None:

@@ -47,11 +47,22 @@ class BatchWriter:
                 with Session(self.engine) as session, session.begin():
                     repository.write_batch(session, batch, run_id)
                 return WriteResult(attempt)
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the batch must not be lost
+                error = f"{exc.__class__.__name__}: {_first_line(exc)}"
                 if attempt > self.retry_times:
-                    return WriteResult(attempt, spool.write(self.spool_dir, batch, run_id), exc.__class__.__name__)
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                    path = spool.write(self.spool_dir, batch, run_id, self.engine.url)
+                    return WriteResult(attempt, path, error)
+                delay = self.backoff * 2 ** (attempt - 1)
+                logger.warning("Batch write failed (%s), attempt %d of %d; retrying in %.2fs",
+                               error, attempt, self.retry_times + 1, delay)
+                time.sleep(delay)
         raise AssertionError("unreachable")
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
+        exc = exc.orig  # type: ignore[assignment]  # the driver's message, without the SQL
+    return (str(exc).strip().splitlines() or [""])[0][:200]
 
 
 _writer: BatchWriter | None = None

@@ -31,7 +31,7 @@ def test_rerun_reprice_and_delist(sandbox_factory, run_crawl, db_url):
     assert rows(db_url, "select product_id, delisted_run_id from products where delisted_at is not null") == [
         (str(delisted), run_id)]
     assert rows(db_url, "select count(*) from products") == [(275,)]
-    assert result.stats.get("harvester/storage/delisted") is None  # counted in the run row, not live stats
+    assert result.stats["harvester/storage/delisted"] == 1
     (stats,), = rows(db_url, f"select stats from crawl_runs where id = {run_id}")
     assert '"harvester/storage/delisted": 1' in stats
 
