@@ -93,6 +93,8 @@ HARVESTER_STORAGE_RETRY_TIMES = 3
 HARVESTER_STORAGE_RETRY_BACKOFF = 0.5
 #: ...then written here as JSON lines; `scrapy replay_spool` writes it to the database.
 HARVESTER_STORAGE_SPOOL_DIR = "data/spool"
+#: Replay batches spooled for this database at spider open, before the run writes.
+HARVESTER_STORAGE_REPLAY_AT_OPEN = True
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.
