@@ -4,15 +4,18 @@ import csv
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from harvester.items import ApiRecord
 from harvester.pipelines.normalize import build_product
-from harvester.storage import repository
+from harvester.storage import export as export_module
+from harvester.storage import models, repository
 from harvester.storage.db import ensure_schema, make_engine
 from harvester.storage.export import export
 from tests.conftest import load_fixture
@@ -48,6 +51,32 @@ def test_export_table_and_query(engine, tmp_path, fmt):
         assert all(Decimal(str(v)) < Decimal("5.6") for v in table.column("price").to_pylist())
 
 
+def test_parquet_schema_holds_across_chunks(engine, tmp_path, monkeypatch):
+    """A column empty in the first chunk, JSON values of varying shape, money as decimals."""
+    monkeypatch.setattr(export_module, "CHUNK", 3)
+    with Session(engine) as session, session.begin():
+        session.execute(update(models.Product).where(models.Product.product_id == "683381637585")
+                        .values(delisted_at=datetime(2026, 1, 2, tzinfo=UTC), extra={"any": ["shape", 1]}))
+    out = tmp_path / "products.parquet"
+    assert export(engine, out, table="products") == 10
+    table = pq.read_table(out)
+    assert str(table.schema.field("price").type) == "decimal128(18, 4)"
+    assert str(table.schema.field("delisted_at").type) == "timestamp[us, tz=UTC]"
+    assert table.column("delisted_at").null_count == 9
+    extras = [json.loads(v) for v in table.column("extra").to_pylist() if v is not None]
+    assert {"any": ["shape", 1]} in extras
+    query = "select product_id, price, delisted_at from products order by product_id"
+    assert export(engine, tmp_path / "q.parquet", query=query) == 10
+    assert pq.read_table(tmp_path / "q.parquet").column("delisted_at").null_count == 9
+
+
+def test_csv_writes_json_columns_as_json(engine, tmp_path):
+    out = tmp_path / "out.data"
+    assert export(engine, out, table="product_payloads", fmt="csv") == 10
+    row = next(csv.DictReader(out.open()))
+    assert json.loads(row["payload"])["offerId"]
+
+
 def test_bad_requests_fail_clearly(engine, tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
         export(engine, tmp_path / "x.xlsx", table="products")
@@ -61,7 +90,7 @@ def test_scrapy_export_command(tmp_path):
     ensure_schema(engine)
     engine.dispose()
     completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "export", "crawl_runs", "-o", str(tmp_path / "runs.csv"),
+        [sys.executable, "-m", "scrapy", "export", "crawl_runs", "-o", str(tmp_path / "runs.out"), "--format", "csv",
          "-s", f"HARVESTER_DATABASE_URL=sqlite:///{db}"],
         capture_output=True, text=True, timeout=60,
     )
