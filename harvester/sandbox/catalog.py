@@ -102,6 +102,9 @@ class Catalog:
         rng = _rng(seed, "hubs")
         self.hubs = rng.sample(self._offer_ids, min(HUB_COUNT, len(self._offer_ids)))
         self._related_cache: dict[int, list[int]] = {}
+        #: Query results by (store, filters), dropped whenever the catalog changes: paging
+        #: through a big store must not filter all its offers again for every page.
+        self._query_cache: dict[tuple[Any, ...], list[Offer]] = {}
 
     # -- generation ---------------------------------------------------------
 
@@ -156,7 +159,11 @@ class Catalog:
         sort: tuple[str, str] | None = None,
     ) -> list[Offer]:
         """Listed offers of *store* matching the filters, in the API's order."""
+        key = (store.index, keyword, category_id, price_start, price_end, sort)
         with self.lock:
+            cached = self._query_cache.get(key)
+            if cached is not None:
+                return cached
             offers = store.listed_offers()
         if keyword:
             offers = [o for o in offers if keyword in o.subject or keyword.lower() in o.subject_trans.lower()]
@@ -168,12 +175,14 @@ class Catalog:
             offers = [o for o in offers if o.price <= price_end]
         if sort:
             name, direction = sort
-            key = {
+            sort_key = {
                 "price": lambda o: o.price,
                 "rePurchaseRate": lambda o: o.repurchase_rate,
                 "monthSold": lambda o: o.month_sold or 0,
             }[name]
-            offers = sorted(offers, key=lambda o: (key(o), o.offer_id), reverse=direction == "desc")
+            offers = sorted(offers, key=lambda o: (sort_key(o), o.offer_id), reverse=direction == "desc")
+        with self.lock:
+            self._query_cache[key] = offers
         return offers
 
     def related(self, offer_id: int) -> list[int]:
@@ -206,10 +215,12 @@ class Catalog:
     def reprice(self, offer_id: int, price: Decimal) -> None:
         with self.lock:
             self.offers[offer_id].price = price
+            self._query_cache.clear()
 
     def delist(self, offer_id: int) -> None:
         with self.lock:
             self.offers[offer_id].listed = False
+            self._query_cache.clear()
 
     def summary(self) -> list[dict[str, Any]]:
         return [
