@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 if TYPE_CHECKING:
@@ -31,15 +32,28 @@ def config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def head() -> str:
+    """The latest revision shipped in the package."""
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    assert revision is not None
+    return revision
+
+
 def current(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to *revision* (idempotent); stamp a pre-migration database at INITIAL first."""
     with engine.begin() as connection:
         tables = set(inspect(connection).get_table_names())
         cfg = config(connection)
         if "products" in tables and "alembic_version" not in tables:
             command.stamp(cfg, INITIAL)
         command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.downgrade(config(connection), revision)

@@ -75,7 +75,9 @@ class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("source", "product_id"),
+        # a store's catalog: 1688 and Taobao by seller, AliExpress by shop
         Index("ix_products_seller", "source", "seller_id"),
+        Index("ix_products_shop", "source", "shop_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -136,6 +138,8 @@ class ProductHistory(Base):
     __table_args__ = (
         # price change over time per product
         Index("ix_product_history_product", "source", "product_id", "observed_at"),
+        # what changed in a period, across products
+        Index("ix_product_history_observed_at", "observed_at"),
         Index("ix_product_history_run", "run_id"),
     )
 
