@@ -19,7 +19,9 @@ from contextlib import contextmanager
 
 def binaries() -> str | None:
     """Folder of the newest installed PostgreSQL server binaries, if any."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     return os.path.dirname(found[-1]) if found else None
 
 
@@ -46,11 +48,43 @@ def run_postgres() -> Iterator[str]:
         subprocess.run([*as_user, *command], check=True, capture_output=True, text=True)
 
     try:
-        run(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "harvester", "-E", "UTF8", "--no-sync")
-        run(f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(folder, "log"), "-w", "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "harvester", "harvester_test")
+        run(
+            f"{bindir}/initdb",
+            "-D",
+            data,
+            "-A",
+            "trust",
+            "-U",
+            "harvester",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        run(
+            f"{bindir}/pg_ctl",
+            "-D",
+            data,
+            "-l",
+            os.path.join(folder, "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+        run(
+            f"{bindir}/createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "harvester",
+            "harvester_test",
+        )
         yield f"postgresql+psycopg://harvester@127.0.0.1:{port}/harvester_test"
     finally:
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""``scrapy dbupgrade [REVISION]``: migrate the database (HARVESTER_DATABASE_URL) to the latest schema."""
+"""``scrapy dbupgrade [REVISION]``: migrate HARVESTER_DATABASE_URL to the latest schema."""
 
 from __future__ import annotations
 

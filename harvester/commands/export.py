@@ -28,16 +28,25 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("-o", "--output", required=True, help="output file (.csv, .jsonl, .parquet)")
+        parser.add_argument(
+            "-o", "--output", required=True, help="output file (.csv, .jsonl, .parquet)"
+        )
         parser.add_argument("--query", help="a SQL query instead of a table")
-        parser.add_argument("-f", "--format", choices=FORMATS, help="output format (default: from the extension)")
+        parser.add_argument(
+            "-f", "--format", choices=FORMATS, help="output format (default: from the extension)"
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         engine = make_engine(database_url(self.settings))
         try:
-            count = export(engine, Path(opts.output), table=args[0] if args else None, query=opts.query,
-                           fmt=opts.format)
+            count = export(
+                engine,
+                Path(opts.output),
+                table=args[0] if args else None,
+                query=opts.query,
+                fmt=opts.format,
+            )
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from None
         finally:

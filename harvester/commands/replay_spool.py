@@ -25,7 +25,8 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument(
-            "--any-database", action="store_true",
+            "--any-database",
+            action="store_true",
             help="also replay batches spooled for another database URL",
         )
 

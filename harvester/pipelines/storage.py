@@ -43,9 +43,10 @@ from harvester.storage.migrate import current
 from harvester.storage.writer import BatchWriter, WriteResult
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from sqlalchemy import Engine
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +73,15 @@ class SqlStoragePipeline:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvester-sql")
         mode = settings.get("HARVESTER_STORAGE_WRITER")
         if mode not in ("process", "thread"):
-            raise NotConfigured(f"HARVESTER_STORAGE_WRITER must be 'process' or 'thread', not {mode!r}")
+            raise NotConfigured(
+                f"HARVESTER_STORAGE_WRITER must be 'process' or 'thread', not {mode!r}"
+            )
         self._processes: ProcessPoolExecutor | None = None
         if mode == "process":
             self._processes = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=writer.init_process,
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=writer.init_process,
                 initargs=(self.url, self.retry_times, self.retry_backoff, str(self.spool_dir)),
             )
         self._timer: asyncio.TimerHandle | None = None
@@ -94,37 +99,55 @@ class SqlStoragePipeline:
         if self.auto_migrate:
             ensure_schema(self.engine)
         elif current(self.engine) is None:
-            raise RuntimeError(f"{_redact(self.url)} has no harvester schema: run `scrapy dbupgrade` first")
+            raise RuntimeError(
+                f"{_redact(self.url)} has no harvester schema: run `scrapy dbupgrade` first"
+            )
         if self.replay_at_open and spool.pending(self.spool_dir, self.url):
             replayed = spool.replay(self.engine, self.spool_dir, self.url)
-            logger.warning("Replayed %d spooled batches (%d items) from %s%s", replayed.files, replayed.items,
-                           self.spool_dir, f"; {len(replayed.failed)} failed again" if replayed.failed else "")
+            logger.warning(
+                "Replayed %d spooled batches (%d items) from %s%s",
+                replayed.files,
+                replayed.items,
+                self.spool_dir,
+                f"; {len(replayed.failed)} failed again" if replayed.failed else "",
+            )
         with Session(self.engine) as session, session.begin():
             return repository.start_run(session, spider_name, arguments)
 
     def _write(self, batch: repository.Batch) -> WriteResult:
         """Write *batch* on this thread (``HARVESTER_STORAGE_WRITER = "thread"``)."""
         assert self.engine is not None
-        return BatchWriter(self.engine, self.retry_times, self.retry_backoff, self.spool_dir).write(batch, self.run_id)
+        return BatchWriter(self.engine, self.retry_times, self.retry_backoff, self.spool_dir).write(
+            batch, self.run_id
+        )
 
-    def _finish(self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]) -> int | None:
+    def _finish(
+        self, status: str, stats: dict[str, Any], complete_sellers: list[tuple[str, str]]
+    ) -> int | None:
         """Mark delistings and finish the run row; None if the database stayed down."""
         assert self.engine is not None and self.run_id is not None
         if stats.get("harvester/storage/spooled") or stats.get("harvester/storage/lost"):
-            complete_sellers = []  # rows are missing until the spool is replayed: do not infer delistings
+            # rows are missing until the spool is replayed: do not infer delistings
+            complete_sellers = []
         try:
             for attempt in range(1, self.retry_times + 2):
                 try:
                     delisted = 0
                     with Session(self.engine) as session, session.begin():
                         for source, seller_id in complete_sellers:
-                            delisted += repository.mark_delisted(session, self.run_id, source, seller_id)
+                            delisted += repository.mark_delisted(
+                                session, self.run_id, source, seller_id
+                            )
                         stats = {**stats, "harvester/storage/delisted": delisted}
-                        repository.finish_run(session, self.run_id, status, stats, complete=bool(complete_sellers))
+                        repository.finish_run(
+                            session, self.run_id, status, stats, complete=bool(complete_sellers)
+                        )
                     return delisted
                 except Exception:
                     if attempt > self.retry_times:
-                        logger.exception("Could not finish crawl run %s in the database", self.run_id)
+                        logger.exception(
+                            "Could not finish crawl run %s in the database", self.run_id
+                        )
                         return None
                     time.sleep(self.retry_backoff * 2 ** (attempt - 1))
             return None
@@ -160,7 +183,9 @@ class SqlStoragePipeline:
 
     def _dead_letter(self, dead_letter: DeadLetter) -> None:
         self.crawler.stats.inc_value(f"harvester/dead_letter/{dead_letter.api}/{dead_letter.kind}")
-        logger.warning("Dead letter from %s: %s (%s)", dead_letter.api, dead_letter.reason, dead_letter.url)
+        logger.warning(
+            "Dead letter from %s: %s (%s)", dead_letter.api, dead_letter.reason, dead_letter.url
+        )
         self._buffer.dead_letters.append(dead_letter)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
@@ -180,14 +205,18 @@ class SqlStoragePipeline:
         loop = asyncio.get_running_loop()
         try:
             if self._processes is not None:
-                result = await loop.run_in_executor(self._processes, writer.write_in_process, batch, self.run_id)
+                result = await loop.run_in_executor(
+                    self._processes, writer.write_in_process, batch, self.run_id
+                )
             else:
                 result = await loop.run_in_executor(self._executor, self._write, batch)
         except Exception as exc:
             # the writer itself died (e.g. its process was killed): spool the batch from here
             logger.error("The storage writer failed (%r); spooling the batch here", exc)
             try:
-                path = await self._in_thread(spool.write, self.spool_dir, batch, self.run_id, self.url)
+                path = await self._in_thread(
+                    spool.write, self.spool_dir, batch, self.run_id, self.url
+                )
             except Exception:
                 self.crawler.stats.inc_value("harvester/storage/lost", len(batch))
                 logger.exception("A batch of %d items could not be written nor spooled", len(batch))
@@ -202,8 +231,13 @@ class SqlStoragePipeline:
         if result.spooled is not None:
             stats.inc_value("harvester/storage/spooled_batches")
             stats.inc_value("harvester/storage/spooled", count)
-            logger.error("Database write failed %d times (%s); batch of %d items spooled to %s",
-                         result.attempts, result.error, count, result.spooled)
+            logger.error(
+                "Database write failed %d times (%s); batch of %d items spooled to %s",
+                result.attempts,
+                result.error,
+                count,
+                result.spooled,
+            )
             return
         stats.inc_value("harvester/storage/batches")
         stats.inc_value("harvester/storage/items", count)
@@ -220,8 +254,10 @@ class SqlStoragePipeline:
         if spooled:
             logger.warning(
                 "%d items could not be written and are spooled in %s: run `scrapy replay_spool` "
-                "once the database is back, or the next crawl replays them at open (nothing is lost; "
-                "no delisting was inferred)", spooled, self.spool_dir,
+                "once the database is back, or the next crawl replays them at open "
+                "(nothing is lost; no delisting was inferred)",
+                spooled,
+                self.spool_dir,
             )
 
     async def _spider_closed(self, spider: Any, reason: str) -> None:

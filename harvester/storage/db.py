@@ -27,7 +27,9 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # wait up to 30 s for another writer's lock (``?timeout=`` in the URL overrides)
-        engine = create_engine(url, connect_args={} if "timeout" in parsed.query else {"timeout": 30})
+        engine = create_engine(
+            url, connect_args={} if "timeout" in parsed.query else {"timeout": 30}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -138,7 +138,9 @@ def _inferred_schema(columns: list[str], rows: Sequence[Sequence[Any]]) -> Any:
     return pa.schema(types)
 
 
-def _write_parquet(output: Path, columns: list[str], chunks: Iterator[Sequence[Any]], table: Table | None) -> int:
+def _write_parquet(
+    output: Path, columns: list[str], chunks: Iterator[Sequence[Any]], table: Table | None
+) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -166,19 +168,29 @@ def _write_parquet(output: Path, columns: list[str], chunks: Iterator[Sequence[A
     written = 0
     with pq.ParquetWriter(output, schema) as writer:
         for rows in batches():
-            arrays = [pa.array([cell(row[i], field) for row in rows], type=field.type) for i, field in enumerate(schema)]
+            arrays = [
+                pa.array([cell(row[i], field) for row in rows], type=field.type)
+                for i, field in enumerate(schema)
+            ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             written += len(rows)
     return written
 
 
 def export(
-    engine: Engine, output: Path, *, table: str | None = None, query: str | None = None, fmt: str | None = None
+    engine: Engine,
+    output: Path,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    fmt: str | None = None,
 ) -> int:
     """Write the rows to *output* as *fmt* (default: from its extension); return how many."""
     fmt = (fmt or output.suffix.lstrip(".")).lower().replace("jsonlines", "jsonl")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: name the output *.csv, *.jsonl or *.parquet, or give --format")
+        raise ValueError(
+            f"unknown format {fmt!r}: name the output *.csv, *.jsonl or *.parquet, or give --format"
+        )
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401

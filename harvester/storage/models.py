@@ -64,7 +64,7 @@ class CrawlRun(Base):
     arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    #: ``running``, then Scrapy's finish reason (``finished``, ``shutdown``, ``pandapon_auth``, ...).
+    #: ``running``, then Scrapy's finish reason (``finished``, ``shutdown``, ``pandapon_auth``...).
     status: Mapped[str] = mapped_column(String(64), default="running")
     #: True when the run walked complete store listings (delistings may be inferred).
     complete: Mapped[bool] = mapped_column(default=False)

@@ -23,6 +23,7 @@ from harvester.storage import models
 
 #: Fields whose change is worth a history row.
 TRACKED_FIELDS = ("title", "price", "currency", "stock", "month_sold", "volume", "available")
+# fmt: off
 #: Product columns that a record may leave empty without erasing what another API stored.
 MERGED_COLUMNS = (
     "title", "title_en", "price", "price_raw", "currency", "original_price", "coupon_price",
@@ -30,6 +31,7 @@ MERGED_COLUMNS = (
     "category_names", "month_sold", "volume", "stock", "is_jxhy", "is_one_psale",
     "repurchase_rate", "commission_rate", "rating", "available", "url", "extra",
 )
+# fmt: on
 _KEY_CHUNK = 300
 
 
@@ -84,7 +86,9 @@ def _executemany(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> Non
         [(p(row[k]) if p else row[k]) if k is not None else c for k, p, c in plan] for row in rows
     ]
     params: list[Any] = (
-        [tuple(v) for v in values] if compiled.positional else [dict(zip(names, v, strict=True)) for v in values]
+        [tuple(v) for v in values]
+        if compiled.positional
+        else [dict(zip(names, v, strict=True)) for v in values]
     )
     cursor = connection.connection.cursor()
     try:
@@ -123,7 +127,7 @@ def _by_source(keys: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]
         grouped.setdefault(source, []).append(product_id)
     for source, ids in grouped.items():
         for start in range(0, len(ids), _KEY_CHUNK):
-            yield source, ids[start:start + _KEY_CHUNK]
+            yield source, ids[start : start + _KEY_CHUNK]
 
 
 def _last_per_key(rows: Iterable[Any], key: Any) -> list[Any]:
@@ -142,7 +146,9 @@ def write_batch(session: Session, batch: Batch, run_id: int | None) -> None:
         insert_dead_letters(session, batch.dead_letters, run_id)
 
 
-def upsert_products(session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime) -> None:
+def upsert_products(
+    session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
+) -> None:
     products = _last_per_key(products, lambda p: (p.source, p.product_id, p.api))
     _record_history(session, products, run_id, now)
     table = models.Product.__table__
@@ -152,15 +158,24 @@ def upsert_products(session: Session, products: Sequence[items.Product], run_id:
         for name in ("images", "category_ids", "category_names", "extra"):
             row[name] = _jsonable(row[name]) or None
         row.update(
-            source=product.source, product_id=product.product_id, last_api=product.api,
-            first_seen_at=product.fetched_at, fetched_at=product.fetched_at, updated_at=now,
-            last_run_id=run_id, delisted_at=None, delisted_run_id=None,
+            source=product.source,
+            product_id=product.product_id,
+            last_api=product.api,
+            first_seen_at=product.fetched_at,
+            fetched_at=product.fetched_at,
+            updated_at=now,
+            last_run_id=run_id,
+            delisted_at=None,
+            delisted_run_id=None,
         )
         key = (product.source, product.product_id)
         earlier = merged.get(key)
         if earlier is not None:
             # two APIs saw the product in one batch: merge as the upsert does (later non-empty wins)
-            row = {name: earlier[name] if row[name] is None and name in MERGED_COLUMNS else row[name] for name in row}
+            row = {
+                name: earlier[name] if row[name] is None and name in MERGED_COLUMNS else row[name]
+                for name in row
+            }
             row["first_seen_at"] = earlier["first_seen_at"]
         merged[key] = row
     rows = list(merged.values())
@@ -168,15 +183,25 @@ def upsert_products(session: Session, products: Sequence[items.Product], run_id:
     excluded = stmt.excluded
     set_ = {name: func.coalesce(excluded[name], table.c[name]) for name in MERGED_COLUMNS}
     set_.update(
-        last_api=excluded.last_api, fetched_at=excluded.fetched_at, updated_at=excluded.updated_at,
-        last_run_id=excluded.last_run_id, delisted_at=None, delisted_run_id=None,
+        last_api=excluded.last_api,
+        fetched_at=excluded.fetched_at,
+        updated_at=excluded.updated_at,
+        last_run_id=excluded.last_run_id,
+        delisted_at=None,
+        delisted_run_id=None,
     )
-    _executemany(session, stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_), rows)
+    _executemany(
+        session,
+        stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_),
+        rows,
+    )
     _replace_children(session, products, now)
     _upsert_shops(session, products, now)
 
 
-def _record_history(session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime) -> None:
+def _record_history(
+    session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
+) -> None:
     """Append a history row for each product whose tracked fields changed, and store
     the latest payload per (product, API).
 
@@ -191,7 +216,9 @@ def _record_history(session: Session, products: Sequence[items.Product], run_id:
     keys = list(latest)
     tracked = [table.c[name] for name in TRACKED_FIELDS]
     for source, ids in _by_source(keys):
-        query = select(table.c.product_id, *tracked).where(table.c.source == source, table.c.product_id.in_(ids))
+        query = select(table.c.product_id, *tracked).where(
+            table.c.source == source, table.c.product_id.in_(ids)
+        )
         for product_id, *values in session.execute(query):
             current[(source, product_id)] = dict(zip(TRACKED_FIELDS, values, strict=True))
     history = []
@@ -199,13 +226,19 @@ def _record_history(session: Session, products: Sequence[items.Product], run_id:
         observed = {name: getattr(product, name) for name in TRACKED_FIELDS}
         old = current.get(key)
         if old is not None:
-            observed = {name: old[name] if value is None else value for name, value in observed.items()}
+            observed = {
+                name: old[name] if value is None else value for name, value in observed.items()
+            }
             if observed == old:
                 continue
         history.append(
             {
-                "source": product.source, "product_id": product.product_id, "api": product.api,
-                "run_id": run_id, "observed_at": product.fetched_at, **observed,
+                "source": product.source,
+                "product_id": product.product_id,
+                "api": product.api,
+                "run_id": run_id,
+                "observed_at": product.fetched_at,
+                **observed,
                 "content_hash": _hash(observed),
             }
         )
@@ -217,12 +250,17 @@ def _record_history(session: Session, products: Sequence[items.Product], run_id:
         stmt.on_conflict_do_update(
             index_elements=["source", "product_id", "api"],
             set_={
-                "payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at, "run_id": stmt.excluded.run_id,
+                "payload": stmt.excluded.payload,
+                "fetched_at": stmt.excluded.fetched_at,
+                "run_id": stmt.excluded.run_id,
             },
         ),
         [
             {
-                "source": p.source, "product_id": p.product_id, "api": p.api, "payload": p.raw,
+                "source": p.source,
+                "product_id": p.product_id,
+                "api": p.api,
+                "payload": p.raw,
                 "fetched_at": p.fetched_at,
                 "run_id": run_id,
             }
@@ -239,26 +277,43 @@ def _replace_children(session: Session, products: Sequence[items.Product], now: 
             continue
         table = model.__table__
         for source, ids in _by_source([(p.source, p.product_id) for p in owners]):
-            session.execute(delete(table).where(table.c.source == source, table.c.product_id.in_(ids)))
+            session.execute(
+                delete(table).where(table.c.source == source, table.c.product_id.in_(ids))
+            )
         if attr == "skus":
             rows = [
                 {
-                    "source": p.source, "product_id": p.product_id, "sku_id": s.sku_id, "spec_id": s.spec_id,
-                    "attributes": s.attributes or None, "price": s.price, "currency": s.currency,
-                    "stock": s.stock, "image_url": s.image_url, "updated_at": now,
+                    "source": p.source,
+                    "product_id": p.product_id,
+                    "sku_id": s.sku_id,
+                    "spec_id": s.spec_id,
+                    "attributes": s.attributes or None,
+                    "price": s.price,
+                    "currency": s.currency,
+                    "stock": s.stock,
+                    "image_url": s.image_url,
+                    "updated_at": now,
                 }
-                for p in owners for s in p.skus
+                for p in owners
+                for s in p.skus
             ]
             rows = _last_per_key(rows, lambda r: (r["source"], r["product_id"], r["sku_id"]))
         else:
             rows = [
                 {
-                    "source": p.source, "product_id": p.product_id, "start_quantity": t.start_quantity,
-                    "price": t.price, "currency": t.currency, "updated_at": now,
+                    "source": p.source,
+                    "product_id": p.product_id,
+                    "start_quantity": t.start_quantity,
+                    "price": t.price,
+                    "currency": t.currency,
+                    "updated_at": now,
                 }
-                for p in owners for t in p.price_tiers
+                for p in owners
+                for t in p.price_tiers
             ]
-            rows = _last_per_key(rows, lambda r: (r["source"], r["product_id"], r["start_quantity"]))
+            rows = _last_per_key(
+                rows, lambda r: (r["source"], r["product_id"], r["start_quantity"])
+            )
         session.execute(table.insert(), rows)
 
 
@@ -279,21 +334,33 @@ def _upsert_shops(session: Session, products: Sequence[items.Product], now: date
             },
         ),
         [
-            {"source": p.source, "shop_id": p.shop_id, "name": p.shop_name, "url": p.shop_url,
-             "seller_id": p.seller_id, "updated_at": now}
+            {
+                "source": p.source,
+                "shop_id": p.shop_id,
+                "name": p.shop_name,
+                "url": p.shop_url,
+                "seller_id": p.seller_id,
+                "updated_at": now,
+            }
             for p in shops
         ],
     )
 
 
-def upsert_edges(session: Session, edges: Sequence[items.RelatedEdge], run_id: int | None, now: datetime) -> None:
+def upsert_edges(
+    session: Session, edges: Sequence[items.RelatedEdge], run_id: int | None, now: datetime
+) -> None:
     table = models.RelatedEdge.__table__
     rows = _last_per_key(
         (
             {
-                "source": e.source, "source_product_id": e.source_product_id,
-                "related_product_id": e.related_product_id, "rank": e.rank,
-                "first_seen_at": e.fetched_at, "last_seen_at": e.fetched_at, "run_id": run_id,
+                "source": e.source,
+                "source_product_id": e.source_product_id,
+                "related_product_id": e.related_product_id,
+                "rank": e.rank,
+                "first_seen_at": e.fetched_at,
+                "last_seen_at": e.fetched_at,
+                "run_id": run_id,
             }
             for e in edges
         ),
@@ -303,19 +370,31 @@ def upsert_edges(session: Session, edges: Sequence[items.RelatedEdge], run_id: i
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["source", "source_product_id", "related_product_id"],
-            set_={"rank": stmt.excluded.rank, "last_seen_at": stmt.excluded.last_seen_at, "run_id": stmt.excluded.run_id},
+            set_={
+                "rank": stmt.excluded.rank,
+                "last_seen_at": stmt.excluded.last_seen_at,
+                "run_id": stmt.excluded.run_id,
+            },
         ),
         rows,
     )
 
 
-def insert_dead_letters(session: Session, letters: Sequence[items.DeadLetter], run_id: int | None) -> None:
+def insert_dead_letters(
+    session: Session, letters: Sequence[items.DeadLetter], run_id: int | None
+) -> None:
     session.execute(
         models.DeadLetter.__table__.insert(),
         [
             {
-                "run_id": run_id, "api": d.api, "kind": d.kind, "reason": d.reason, "url": d.url,
-                "http_status": d.http_status, "request_body": d.request_body, "body": d.body,
+                "run_id": run_id,
+                "api": d.api,
+                "kind": d.kind,
+                "reason": d.reason,
+                "url": d.url,
+                "http_status": d.http_status,
+                "request_body": d.request_body,
+                "body": d.body,
                 "fetched_at": d.fetched_at,
             }
             for d in letters
@@ -324,17 +403,26 @@ def insert_dead_letters(session: Session, letters: Sequence[items.DeadLetter], r
 
 
 def start_run(session: Session, spider: str, arguments: dict[str, Any]) -> int:
-    run = models.CrawlRun(spider=spider, arguments=_jsonable(arguments), started_at=datetime.now(UTC), status="running")
+    run = models.CrawlRun(
+        spider=spider,
+        arguments=_jsonable(arguments),
+        started_at=datetime.now(UTC),
+        status="running",
+    )
     session.add(run)
     session.flush()
     return run.id
 
 
-def finish_run(session: Session, run_id: int, status: str, stats: dict[str, Any], complete: bool) -> None:
+def finish_run(
+    session: Session, run_id: int, status: str, stats: dict[str, Any], complete: bool
+) -> None:
     session.execute(
         update(models.CrawlRun)
         .where(models.CrawlRun.id == run_id)
-        .values(finished_at=datetime.now(UTC), status=status, stats=_jsonable(stats), complete=complete)
+        .values(
+            finished_at=datetime.now(UTC), status=status, stats=_jsonable(stats), complete=complete
+        )
     )
 
 

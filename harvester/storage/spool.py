@@ -101,7 +101,11 @@ def _header(path: Path) -> dict[str, Any]:
 
 def read(path: Path) -> tuple[repository.Batch, int | None]:
     batch = repository.Batch()
-    lists = {"Product": batch.products, "RelatedEdge": batch.edges, "DeadLetter": batch.dead_letters}
+    lists = {
+        "Product": batch.products,
+        "RelatedEdge": batch.edges,
+        "DeadLetter": batch.dead_letters,
+    }
     with path.open(encoding="utf-8") as handle:
         run_id = json.loads(handle.readline())["run_id"]
         for line in handle:

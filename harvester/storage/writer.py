@@ -39,7 +39,12 @@ class WriteResult:
 
 class BatchWriter:
     def __init__(self, engine: Engine, retry_times: int, backoff: float, spool_dir: Path) -> None:
-        self.engine, self.retry_times, self.backoff, self.spool_dir = engine, retry_times, backoff, spool_dir
+        self.engine, self.retry_times, self.backoff, self.spool_dir = (
+            engine,
+            retry_times,
+            backoff,
+            spool_dir,
+        )
 
     def write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
         for attempt in range(1, self.retry_times + 2):
@@ -53,8 +58,13 @@ class BatchWriter:
                     path = spool.write(self.spool_dir, batch, run_id, self.engine.url)
                     return WriteResult(attempt, path, error)
                 delay = self.backoff * 2 ** (attempt - 1)
-                logger.warning("Batch write failed (%s), attempt %d of %d; retrying in %.2fs",
-                               error, attempt, self.retry_times + 1, delay)
+                logger.warning(
+                    "Batch write failed (%s), attempt %d of %d; retrying in %.2fs",
+                    error,
+                    attempt,
+                    self.retry_times + 1,
+                    delay,
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 

@@ -1,4 +1,4 @@
-"""Scheduled re-runs of a store dump: current rows updated, history only on change, delistings marked."""
+"""Scheduled re-runs of a store dump: rows updated, history only on change, delistings marked."""
 
 from __future__ import annotations
 
@@ -24,19 +24,24 @@ def test_rerun_reprice_and_delist(sandbox_factory, run_crawl, db_url):
     sandbox.post("/_sandbox/catalog", {"reprice": {str(repriced): "12.34"}, "delist": [delisted]})
     result = run_crawl("store", sandbox, args={"seller_open_id": seller})
     assert result.returncode == 0
-    (run_id,), = rows(db_url, "select max(id) from crawl_runs")
-    changes = rows(db_url, f"select product_id, price, run_id from product_history where run_id = {run_id}")
+    ((run_id,),) = rows(db_url, "select max(id) from crawl_runs")
+    changes = rows(
+        db_url, f"select product_id, price, run_id from product_history where run_id = {run_id}"
+    )
     assert changes == [(str(repriced), 12.34, run_id)]
     assert rows(db_url, f"select price from products where product_id = '{repriced}'") == [(12.34,)]
-    assert rows(db_url, "select product_id, delisted_run_id from products where delisted_at is not null") == [
-        (str(delisted), run_id)]
+    assert rows(
+        db_url, "select product_id, delisted_run_id from products where delisted_at is not null"
+    ) == [(str(delisted), run_id)]
     assert rows(db_url, "select count(*) from products") == [(275,)]
     assert result.stats["harvester/storage/delisted"] == 1
-    (stats,), = rows(db_url, f"select stats from crawl_runs where id = {run_id}")
+    ((stats,),) = rows(db_url, f"select stats from crawl_runs where id = {run_id}")
     assert '"harvester/storage/delisted": 1' in stats
 
     # a filtered dump (a price band) is not complete: what it does not list is not delisted
     filtered = run_crawl("store", sandbox, args={"seller_open_id": seller, "price_end": "5"})
     assert filtered.returncode == 0
     assert 0 < filtered.stats["item_scraped_count"] < 274
-    assert rows(db_url, "select product_id from products where delisted_at is not null") == [(str(delisted),)]
+    assert rows(db_url, "select product_id from products where delisted_at is not null") == [
+        (str(delisted),)
+    ]

@@ -16,7 +16,9 @@ from harvester.testing_postgres import binaries, run_postgres
 def postgres_server() -> Iterator[str]:
     if binaries() is None:
         if os.environ.get("CI") or os.environ.get("HARVESTER_TEST_POSTGRES") == "require":
-            pytest.fail("PostgreSQL server binaries are missing: .ci/run installs the postgresql package")
+            pytest.fail(
+                "PostgreSQL server binaries are missing: .ci/run installs the postgresql package"
+            )
         pytest.skip("PostgreSQL server binaries not installed (apt-get install -y postgresql)")
     with run_postgres() as url:
         yield url

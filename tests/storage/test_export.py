@@ -27,8 +27,13 @@ def engine(database_url):
     ensure_schema(engine)
     offers = load_fixture("pandapon_selleroffer_response.json")["data"]["data"]
     with Session(engine) as session, session.begin():
-        repository.write_batch(session, repository.Batch([build_product(ApiRecord("pandapon", o, {"seller_id": "S"}))
-                                                          for o in offers]), None)
+        repository.write_batch(
+            session,
+            repository.Batch(
+                [build_product(ApiRecord("pandapon", o, {"seller_id": "S"})) for o in offers]
+            ),
+            None,
+        )
     yield engine
     engine.dispose()
 
@@ -38,7 +43,14 @@ def test_export_table_and_query(engine, tmp_path, fmt):
     out = tmp_path / f"products.{fmt}"
     assert export(engine, out, table="products") == 10
     query_out = tmp_path / f"cheap.{fmt}"
-    assert export(engine, query_out, query="select product_id, price from products where price < 5.6 order by product_id") == 7
+    assert (
+        export(
+            engine,
+            query_out,
+            query="select product_id, price from products where price < 5.6 order by product_id",
+        )
+        == 7
+    )
     if fmt == "csv":
         rows = list(csv.DictReader(out.open()))
         assert rows[0]["currency"] == "CNY" and len(rows) == 10
@@ -55,8 +67,11 @@ def test_parquet_schema_holds_across_chunks(engine, tmp_path, monkeypatch):
     """A column empty in the first chunk, JSON values of varying shape, money as decimals."""
     monkeypatch.setattr(export_module, "CHUNK", 3)
     with Session(engine) as session, session.begin():
-        session.execute(update(models.Product).where(models.Product.product_id == "683381637585")
-                        .values(delisted_at=datetime(2026, 1, 2, tzinfo=UTC), extra={"any": ["shape", 1]}))
+        session.execute(
+            update(models.Product)
+            .where(models.Product.product_id == "683381637585")
+            .values(delisted_at=datetime(2026, 1, 2, tzinfo=UTC), extra={"any": ["shape", 1]})
+        )
     out = tmp_path / "products.parquet"
     assert export(engine, out, table="products") == 10
     table = pq.read_table(out)
@@ -90,9 +105,22 @@ def test_scrapy_export_command(tmp_path):
     ensure_schema(engine)
     engine.dispose()
     completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "export", "crawl_runs", "-o", str(tmp_path / "runs.out"), "--format", "csv",
-         "-s", f"HARVESTER_DATABASE_URL=sqlite:///{db}"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "export",
+            "crawl_runs",
+            "-o",
+            str(tmp_path / "runs.out"),
+            "--format",
+            "csv",
+            "-s",
+            f"HARVESTER_DATABASE_URL=sqlite:///{db}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     assert "exported 0 rows" in completed.stdout

@@ -21,8 +21,17 @@ def schema_diff(engine):
 
 def test_dbupgrade_on_an_empty_database_gives_the_models_schema(database_url):
     completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "dbupgrade", "-s", f"HARVESTER_DATABASE_URL={database_url}"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "dbupgrade",
+            "-s",
+            f"HARVESTER_DATABASE_URL={database_url}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     assert f"database schema: empty -> {head()}" in completed.stdout
@@ -30,8 +39,16 @@ def test_dbupgrade_on_an_empty_database_gives_the_models_schema(database_url):
     assert current(engine) == head()
     assert schema_diff(engine) == []
     assert set(inspect(engine).get_table_names()) >= {
-        "products", "product_history", "product_payloads", "skus", "price_tiers", "shops", "related_edges",
-        "crawl_runs", "dead_letters"}
+        "products",
+        "product_history",
+        "product_payloads",
+        "skus",
+        "price_tiers",
+        "shops",
+        "related_edges",
+        "crawl_runs",
+        "dead_letters",
+    }
     upgrade(engine)  # idempotent
     assert current(engine) == head()
     engine.dispose()

@@ -46,18 +46,30 @@ def crawl_items(run: int) -> list:
     products = [build_product(ApiRecord("pandapon", o, {"seller_id": "S"})) for o in offers]
     if run == 2:
         products = [replace(p, price=p.price + 1) for p in products]
-    detail = build_product(ApiRecord("vvtool", load_fixture("vvtool_example_response.json")["data"], {}))
-    return [*products, detail, RelatedEdge("1688", "1", "2", run), DeadLetter("pandapon", f"bad {run}", body="x")]
+    detail = build_product(
+        ApiRecord("vvtool", load_fixture("vvtool_example_response.json")["data"], {})
+    )
+    return [
+        *products,
+        detail,
+        RelatedEdge("1688", "1", "2", run),
+        DeadLetter("pandapon", f"bad {run}", body="x"),
+    ]
 
 
 def settings(url, tmp_path, writer):
     return {
-        "HARVESTER_STORAGE_ENABLED": True, "HARVESTER_DATABASE_URL": url, "HARVESTER_STORAGE_WRITER": writer,
-        "HARVESTER_STORAGE_AUTO_MIGRATE": True, "HARVESTER_STORAGE_REPLAY_AT_OPEN": False,
-        "HARVESTER_STORAGE_BATCH_SIZE": BATCH, "HARVESTER_STORAGE_MAX_LATENCY": 5.0,
+        "HARVESTER_STORAGE_ENABLED": True,
+        "HARVESTER_DATABASE_URL": url,
+        "HARVESTER_STORAGE_WRITER": writer,
+        "HARVESTER_STORAGE_AUTO_MIGRATE": True,
+        "HARVESTER_STORAGE_REPLAY_AT_OPEN": False,
+        "HARVESTER_STORAGE_BATCH_SIZE": BATCH,
+        "HARVESTER_STORAGE_MAX_LATENCY": 5.0,
         # 0: every full batch is written before the next item, so the outage hits exactly one batch
         "HARVESTER_STORAGE_MAX_PENDING": 0,
-        "HARVESTER_STORAGE_RETRY_TIMES": 2, "HARVESTER_STORAGE_RETRY_BACKOFF": 0.05,
+        "HARVESTER_STORAGE_RETRY_TIMES": 2,
+        "HARVESTER_STORAGE_RETRY_BACKOFF": 0.05,
         "HARVESTER_STORAGE_SPOOL_DIR": str(tmp_path / "spool"),
     }
 
@@ -102,8 +114,10 @@ def postgres_outage(server, url):
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-                           {"name": name})
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
     try:
         yield
     finally:
@@ -117,21 +131,31 @@ def snapshot(url):
     engine = make_engine(url)
     m = models
     queries = {
-        "products": select(m.Product.product_id, m.Product.price, m.Product.stock, m.Product.last_run_id,
-                           m.Product.delisted_at.is_(None)).order_by(m.Product.product_id),
-        "history": select(m.ProductHistory.product_id, m.ProductHistory.price, m.ProductHistory.run_id)
-        .order_by(m.ProductHistory.run_id, m.ProductHistory.product_id),
-        "payloads": select(m.ProductPayload.product_id, m.ProductPayload.api, m.ProductPayload.run_id)
-        .order_by(m.ProductPayload.product_id, m.ProductPayload.api),
-        "tiers": select(m.PriceTier.product_id, m.PriceTier.start_quantity, m.PriceTier.price)
-        .order_by(m.PriceTier.start_quantity),
+        "products": select(
+            m.Product.product_id,
+            m.Product.price,
+            m.Product.stock,
+            m.Product.last_run_id,
+            m.Product.delisted_at.is_(None),
+        ).order_by(m.Product.product_id),
+        "history": select(
+            m.ProductHistory.product_id, m.ProductHistory.price, m.ProductHistory.run_id
+        ).order_by(m.ProductHistory.run_id, m.ProductHistory.product_id),
+        "payloads": select(
+            m.ProductPayload.product_id, m.ProductPayload.api, m.ProductPayload.run_id
+        ).order_by(m.ProductPayload.product_id, m.ProductPayload.api),
+        "tiers": select(
+            m.PriceTier.product_id, m.PriceTier.start_quantity, m.PriceTier.price
+        ).order_by(m.PriceTier.start_quantity),
         "skus": select(m.Sku.product_id, m.Sku.sku_id, m.Sku.price),
         "edges": select(m.RelatedEdge.source_product_id, m.RelatedEdge.rank, m.RelatedEdge.run_id),
         "letters": select(m.DeadLetter.reason, m.DeadLetter.run_id).order_by(m.DeadLetter.id),
         "runs": select(m.CrawlRun.id, m.CrawlRun.status).order_by(m.CrawlRun.id),
     }
     with Session(engine) as session:
-        rows = {name: [tuple(row) for row in session.execute(query)] for name, query in queries.items()}
+        rows = {
+            name: [tuple(row) for row in session.execute(query)] for name, query in queries.items()
+        }
     engine.dispose()
     return rows
 
@@ -170,23 +194,34 @@ def test_outage_mid_crawl_loses_nothing(database_url, writer, tmp_path, request)
         stats = run_pipeline(settings(url, tmp_path, writer), crawl_items(2), outage)
 
     assert threading.main_thread().name not in threads  # no SQL on the reactor's thread
-    assert stats["harvester/storage/spooled"] == BATCH and stats["harvester/storage/spooled_batches"] == 1
+    assert (
+        stats["harvester/storage/spooled"] == BATCH
+        and stats["harvester/storage/spooled_batches"] == 1
+    )
     assert stats["harvester/storage/retries"] == 2
     assert stats["harvester/storage/items"] == len(crawl_items(2)) - BATCH
-    assert stats.get("harvester/storage/delisted") == 0  # no delisting inferred from a partial write
+    assert (
+        stats.get("harvester/storage/delisted") == 0
+    )  # no delisting inferred from a partial write
     spooled = spool.pending(tmp_path / "spool", url)
     assert len(spooled) == 1
     before = snapshot(url)
     last_runs = [last_run for _, _, _, last_run, _ in before["products"]]
-    assert last_runs.count(2) == len(last_runs) - BATCH  # the spooled batch's products are not written yet
+    assert (
+        last_runs.count(2) == len(last_runs) - BATCH
+    )  # the spooled batch's products are not written yet
 
     done = spool.replay(make_engine(url), tmp_path / "spool", url)
     assert (done.files, done.items, done.failed) == (1, BATCH, [])
     assert not spool.pending(tmp_path / "spool")
     after, expected = snapshot(url), snapshot(reference)
     assert after == expected
-    assert len([row for row in after["history"] if row[2] == 2]) == 10  # every repriced product, once
+    assert (
+        len([row for row in after["history"] if row[2] == 2]) == 10
+    )  # every repriced product, once
     engine = make_engine(url)
     with Session(engine) as session:
-        assert session.scalar(select(models.CrawlRun.complete).where(models.CrawlRun.id == 2)) is False
+        assert (
+            session.scalar(select(models.CrawlRun.complete).where(models.CrawlRun.id == 2)) is False
+        )
     engine.dispose()

@@ -32,7 +32,9 @@ def listing(seller="S"):
 
 def write(engine, run_id=None, products=(), edges=(), letters=()):
     with Session(engine) as session, session.begin():
-        repository.write_batch(session, repository.Batch(list(products), list(edges), list(letters)), run_id)
+        repository.write_batch(
+            session, repository.Batch(list(products), list(edges), list(letters)), run_id
+        )
 
 
 def count(engine, model, *where):
@@ -60,9 +62,14 @@ def test_changed_price_adds_exactly_one_history_row(engine):
     run = start(engine)
     write(engine, run, changed)
     with Session(engine) as session:
-        rows = session.execute(select(models.ProductHistory.product_id, models.ProductHistory.price)
-                               .where(models.ProductHistory.run_id == run)).all()
-        current = session.scalar(select(models.Product.price).where(models.Product.product_id == changed[3].product_id))
+        rows = session.execute(
+            select(models.ProductHistory.product_id, models.ProductHistory.price).where(
+                models.ProductHistory.run_id == run
+            )
+        ).all()
+        current = session.scalar(
+            select(models.Product.price).where(models.Product.product_id == changed[3].product_id)
+        )
     assert rows == [(changed[3].product_id, Decimal("99.99"))]
     assert current == Decimal("99.99")
 
@@ -83,22 +90,32 @@ def test_delisted_product_is_marked_and_comes_back(engine):
     with Session(engine) as session, session.begin():
         assert repository.mark_delisted(session, run, "1688", "S") == 1
     with Session(engine) as session:
-        delisted = session.execute(select(models.Product.product_id, models.Product.delisted_run_id)
-                                   .where(models.Product.delisted_at.is_not(None))).all()
+        delisted = session.execute(
+            select(models.Product.product_id, models.Product.delisted_run_id).where(
+                models.Product.delisted_at.is_not(None)
+            )
+        ).all()
     assert delisted == [(products[0].product_id, run)]
     write(engine, start(engine), products)
     assert count(engine, models.Product, models.Product.delisted_at.is_not(None)) == 0
 
 
 def test_detail_enriches_the_listing_row_with_skus_and_tiers(engine):
-    detail = build_product(ApiRecord("vvtool", load_fixture("vvtool_example_response.json")["data"], {"shop_id": "shop"}))
+    detail = build_product(
+        ApiRecord(
+            "vvtool", load_fixture("vvtool_example_response.json")["data"], {"shop_id": "shop"}
+        )
+    )
     listed = replace(listing()[0], product_id=detail.product_id)
     write(engine, None, [listed, detail])  # both in one batch
     write(engine, None, [detail])  # replaced, not duplicated
     with Session(engine) as session:
         row = session.scalars(select(models.Product)).one()
-        tiers = session.execute(select(models.PriceTier.start_quantity, models.PriceTier.price)
-                                .order_by(models.PriceTier.start_quantity)).all()
+        tiers = session.execute(
+            select(models.PriceTier.start_quantity, models.PriceTier.price).order_by(
+                models.PriceTier.start_quantity
+            )
+        ).all()
     assert row.title_en == listed.title_en and row.stock == 4047 and row.shop_id == "shop"
     assert tiers == [(3, Decimal("23")), (50, Decimal("22")), (500, Decimal("21"))]
     assert count(engine, models.Sku) == 1
@@ -107,9 +124,20 @@ def test_detail_enriches_the_listing_row_with_skus_and_tiers(engine):
 def test_edges_dead_letters_and_run_stats(engine):
     run = start(engine, "related")
     edge = RelatedEdge("1688", "1", "2", 3)
-    write(engine, run, edges=[edge, replace(edge, rank=4)], letters=[DeadLetter("pandapon", "bad record", body="{}")])
+    write(
+        engine,
+        run,
+        edges=[edge, replace(edge, rank=4)],
+        letters=[DeadLetter("pandapon", "bad record", body="{}")],
+    )
     with Session(engine) as session, session.begin():
-        repository.finish_run(session, run, "finished", {"item_scraped_count": 5, "start_time": datetime.now(UTC)}, False)
+        repository.finish_run(
+            session,
+            run,
+            "finished",
+            {"item_scraped_count": 5, "start_time": datetime.now(UTC)},
+            False,
+        )
     with Session(engine) as session:
         assert session.execute(select(models.RelatedEdge.rank)).scalars().all() == [4]
         letter = session.scalars(select(models.DeadLetter)).one()

@@ -21,8 +21,12 @@ from tests.conftest import load_fixture
 def batch():
     offers = load_fixture("pandapon_selleroffer_response.json")["data"]["data"]
     products = [build_product(ApiRecord("pandapon", o, {"seller_id": "S"})) for o in offers]
-    products += [build_product(ApiRecord("vvtool", load_fixture("vvtool_example_response.json")["data"], {}))]
-    return repository.Batch(products, [RelatedEdge("1688", "1", "2", 1)], [DeadLetter("pandapon", "bad", body="x")])
+    products += [
+        build_product(ApiRecord("vvtool", load_fixture("vvtool_example_response.json")["data"], {}))
+    ]
+    return repository.Batch(
+        products, [RelatedEdge("1688", "1", "2", 1)], [DeadLetter("pandapon", "bad", body="x")]
+    )
 
 
 def products(engine):
@@ -76,12 +80,18 @@ def test_a_failing_file_stays_and_the_others_go_on(engine, tmp_path):
 
 def test_a_dead_writer_spools_from_the_pipeline(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'h.sqlite'}"
-    crawler = get_crawler(settings_dict={
-        "HARVESTER_STORAGE_ENABLED": True, "HARVESTER_DATABASE_URL": url, "HARVESTER_STORAGE_WRITER": "thread",
-        "HARVESTER_STORAGE_AUTO_MIGRATE": True, "HARVESTER_STORAGE_BATCH_SIZE": 100,
-        "HARVESTER_STORAGE_MAX_LATENCY": 5.0, "HARVESTER_STORAGE_MAX_PENDING": 4,
-        "HARVESTER_STORAGE_SPOOL_DIR": str(tmp_path / "spool"),
-    })
+    crawler = get_crawler(
+        settings_dict={
+            "HARVESTER_STORAGE_ENABLED": True,
+            "HARVESTER_DATABASE_URL": url,
+            "HARVESTER_STORAGE_WRITER": "thread",
+            "HARVESTER_STORAGE_AUTO_MIGRATE": True,
+            "HARVESTER_STORAGE_BATCH_SIZE": 100,
+            "HARVESTER_STORAGE_MAX_LATENCY": 5.0,
+            "HARVESTER_STORAGE_MAX_PENDING": 4,
+            "HARVESTER_STORAGE_SPOOL_DIR": str(tmp_path / "spool"),
+        }
+    )
 
     def writer_dies(*args):
         raise RuntimeError("writer process terminated abruptly")

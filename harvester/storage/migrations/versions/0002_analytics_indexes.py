@@ -18,7 +18,9 @@ depends_on = None
 def upgrade() -> None:
     # if_not_exists: a database made by create_all before migrations existed may have them
     # what changed in a period, across products
-    op.create_index("ix_product_history_observed_at", "product_history", ["observed_at"], if_not_exists=True)
+    op.create_index(
+        "ix_product_history_observed_at", "product_history", ["observed_at"], if_not_exists=True
+    )
     # a store's catalog where the API knows a shop and no seller (AliExpress)
     op.create_index("ix_products_shop", "products", ["source", "shop_id"], if_not_exists=True)
 
