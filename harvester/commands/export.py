@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from sqlalchemy.exc import SQLAlchemyError
 
 from harvester.config import database_url
 from harvester.storage.db import make_engine
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 class Command(ScrapyCommand):
     requires_project = True
+    default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self) -> str:
         return "[TABLE] [--query SQL] -o FILE.(csv|jsonl|parquet) [--format FORMAT]"
@@ -49,6 +51,11 @@ class Command(ScrapyCommand):
             )
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from None
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise UsageError(
+                f"the database refused the export: {reason}", print_help=False
+            ) from None
         finally:
             engine.dispose()
         print(f"exported {count} rows to {opts.output}")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import subprocess
@@ -9,9 +10,12 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
+from scrapy.exceptions import UsageError
+from scrapy.settings import Settings
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from harvester.commands.export import Command as ExportCommand
 from harvester.items import ApiRecord
 from harvester.pipelines.normalize import build_product
 from harvester.storage import export as export_module
@@ -124,3 +128,8 @@ def test_scrapy_export_command(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert "exported 0 rows" in completed.stdout
+    command = ExportCommand()
+    command.settings = Settings({"HARVESTER_DATABASE_URL": f"sqlite:///{db}"})
+    options = argparse.Namespace(output=str(tmp_path / "x.csv"), query="select nope", format=None)
+    with pytest.raises(UsageError, match="the database refused the export: no such column: nope"):
+        command.run([], options)
