@@ -42,29 +42,20 @@ def engine(database_url):
     engine.dispose()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
-def test_export_table_and_query(engine, tmp_path, fmt):
-    out = tmp_path / f"products.{fmt}"
-    assert export(engine, out, table="products") == 10
-    query_out = tmp_path / f"cheap.{fmt}"
-    assert (
-        export(
-            engine,
-            query_out,
-            query="select product_id, price from products where price < 5.6 order by product_id",
-        )
-        == 7
-    )
-    if fmt == "csv":
-        rows = list(csv.DictReader(out.open()))
-        assert rows[0]["currency"] == "CNY" and len(rows) == 10
-    elif fmt == "jsonl":
-        rows = [json.loads(line) for line in out.open()]
-        assert {r["product_id"] for r in rows} >= {"683381637585"}
-    else:
-        table = pq.read_table(query_out)
-        assert table.num_rows == 7
-        assert all(Decimal(str(v)) < Decimal("5.6") for v in table.column("price").to_pylist())
+def test_export_table_and_query(engine, tmp_path):
+    cheap = "select product_id, price from products where price < 5.6 order by product_id"
+    for fmt in ("csv", "jsonl", "parquet"):
+        assert export(engine, tmp_path / f"products.{fmt}", table="products") == 10
+        assert export(engine, tmp_path / f"cheap.{fmt}", query=cheap) == 7
+    rows = list(csv.DictReader((tmp_path / "products.csv").open()))
+    assert rows[0]["currency"] == "CNY" and len(rows) == 10
+    assert len(list(csv.DictReader((tmp_path / "cheap.csv").open()))) == 7
+    rows = [json.loads(line) for line in (tmp_path / "products.jsonl").open()]
+    assert len(rows) == 10 and {r["product_id"] for r in rows} >= {"683381637585"}
+    assert pq.read_table(tmp_path / "products.parquet").num_rows == 10
+    table = pq.read_table(tmp_path / "cheap.parquet")
+    assert table.num_rows == 7
+    assert all(Decimal(str(v)) < Decimal("5.6") for v in table.column("price").to_pylist())
 
 
 def test_parquet_schema_holds_across_chunks(engine, tmp_path, monkeypatch):
