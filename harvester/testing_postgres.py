@@ -2,19 +2,21 @@
 ``postgresql`` package, in a temporary folder, on a free loopback port.
 
 As root (CI), the server runs as the ``postgres`` system user the package creates
-(PostgreSQL refuses to run as root).
+(or ``nobody``): PostgreSQL refuses to run as root.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def binaries() -> str | None:
@@ -31,6 +33,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _server_user() -> str:
+    """The unprivileged user a root process runs the server as."""
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
+
+
 @contextmanager
 def run_postgres() -> Iterator[str]:
     """Start a server; yield a SQLAlchemy URL of an empty database on it."""
@@ -39,52 +52,28 @@ def run_postgres() -> Iterator[str]:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install -y postgresql")
     folder = tempfile.mkdtemp(prefix="harvester-pg-")
     as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = os.path.join(folder, "data"), _free_port()
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        user = _server_user()
+        shutil.chown(folder, user)
+        as_user = ["runuser", "-u", user, "--"]
+    data, log, port = os.path.join(folder, "data"), os.path.join(folder, "log"), _free_port()
 
     def run(*command: str) -> None:
-        subprocess.run([*as_user, *command], check=True, capture_output=True, text=True)
+        done = subprocess.run([*as_user, *command], capture_output=True, text=True)
+        if done.returncode != 0:
+            server_log = (
+                Path(log).read_text(errors="replace")[-2000:] if os.path.exists(log) else ""
+            )
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}{server_log}")
 
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     try:
-        run(
-            f"{bindir}/initdb",
-            "-D",
-            data,
-            "-A",
-            "trust",
-            "-U",
-            "harvester",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
-        run(
-            f"{bindir}/pg_ctl",
-            "-D",
-            data,
-            "-l",
-            os.path.join(folder, "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        )
-        run(
-            f"{bindir}/createdb",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "harvester",
-            "harvester_test",
-        )
+        # paths are mkdtemp's: no spaces
+        run(f"{bindir}/initdb", *f"-D {data} -A trust -U harvester -E UTF8 --no-sync".split())
+        run(f"{bindir}/pg_ctl", "-D", data, "-l", log, "-w", "-o", options, "start")
+        run(f"{bindir}/createdb", *f"-h 127.0.0.1 -p {port} -U harvester harvester_test".split())
         yield f"postgresql+psycopg://harvester@127.0.0.1:{port}/harvester_test"
     finally:
-        subprocess.run(
-            [*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-            capture_output=True,
-        )
+        stop = [*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]
+        subprocess.run(stop, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
