@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,14 +77,7 @@ class SqlStoragePipeline:
             raise NotConfigured(
                 f"HARVESTER_STORAGE_WRITER must be 'process' or 'thread', not {mode!r}"
             )
-        self._processes: ProcessPoolExecutor | None = None
-        if mode == "process":
-            self._processes = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=writer.init_process,
-                initargs=(self.url, self.retry_times, self.retry_backoff, str(self.spool_dir)),
-            )
+        self._processes = self._writer_process() if mode == "process" else None
         self._timer: asyncio.TimerHandle | None = None
         crawler.signals.connect(self._dead_letter, signal=harvester_signals.dead_letter)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
@@ -91,6 +85,15 @@ class SqlStoragePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def _writer_process(self) -> ProcessPoolExecutor:
+        """One writer process (spawned at the first batch), with its own engine."""
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=writer.init_process,
+            initargs=(self.url, self.retry_times, self.retry_backoff, str(self.spool_dir)),
+        )
 
     # -- worker-thread side ----------------------------------------------------
 
@@ -211,8 +214,13 @@ class SqlStoragePipeline:
             else:
                 result = await loop.run_in_executor(self._executor, self._write, batch)
         except Exception as exc:
-            # the writer itself died (e.g. its process was killed): spool the batch from here
-            logger.error("The storage writer failed (%r); spooling the batch here", exc)
+            # the writer itself died (e.g. its process was killed): spool the batch from here,
+            # and start a new writer process for the next batches
+            logger.error("The storage writer failed (%r); spooling its batch from here", exc)
+            if isinstance(exc, BrokenProcessPool) and self._processes is not None:
+                broken, self._processes = self._processes, self._writer_process()
+                broken.shutdown(wait=False)
+                self.crawler.stats.inc_value("harvester/storage/writer_restarts")
             try:
                 path = await self._in_thread(
                     spool.write, self.spool_dir, batch, self.run_id, self.url
@@ -232,11 +240,11 @@ class SqlStoragePipeline:
             stats.inc_value("harvester/storage/spooled_batches")
             stats.inc_value("harvester/storage/spooled", count)
             logger.error(
-                "Database write failed %d times (%s); batch of %d items spooled to %s",
-                result.attempts,
-                result.error,
+                "Batch of %d items spooled to %s after %d failed writes (%s)",
                 count,
                 result.spooled,
+                result.attempts,
+                result.error,
             )
             return
         stats.inc_value("harvester/storage/batches")

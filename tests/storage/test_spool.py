@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from decimal import Decimal
 
 import pytest
@@ -29,7 +30,7 @@ def batch():
     )
 
 
-def products(engine):
+def products_in(engine):
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(models.Product))
 
@@ -61,10 +62,10 @@ def test_replay_is_idempotent_and_only_for_its_database(engine, database_url, tm
     done = spool.replay(engine, tmp_path, database_url)
     assert (done.files, done.items, done.failed) == (1, len(batch()), [])
     assert not mine.exists() and other.exists()
-    assert products(engine) == 11
+    assert products_in(engine) == 11
     spool.write(tmp_path, batch(), None, database_url)  # the same batch again: no new rows
     spool.replay(engine, tmp_path, database_url)
-    assert products(engine) == 11
+    assert products_in(engine) == 11
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(models.ProductHistory)) == 11
 
@@ -78,35 +79,46 @@ def test_a_failing_file_stays_and_the_others_go_on(engine, tmp_path):
     assert done.files == 1 and not first.exists()
 
 
-def test_a_dead_writer_spools_from_the_pipeline(tmp_path, monkeypatch):
+def test_a_killed_writer_process_loses_nothing(tmp_path):
+    """Its batch is spooled from the crawl process and a new writer takes the next ones."""
     url = f"sqlite:///{tmp_path / 'h.sqlite'}"
     crawler = get_crawler(
         settings_dict={
             "HARVESTER_STORAGE_ENABLED": True,
             "HARVESTER_DATABASE_URL": url,
-            "HARVESTER_STORAGE_WRITER": "thread",
+            "HARVESTER_STORAGE_WRITER": "process",
             "HARVESTER_STORAGE_AUTO_MIGRATE": True,
-            "HARVESTER_STORAGE_BATCH_SIZE": 100,
+            "HARVESTER_STORAGE_BATCH_SIZE": 4,
             "HARVESTER_STORAGE_MAX_LATENCY": 5.0,
-            "HARVESTER_STORAGE_MAX_PENDING": 4,
+            "HARVESTER_STORAGE_MAX_PENDING": 0,
             "HARVESTER_STORAGE_SPOOL_DIR": str(tmp_path / "spool"),
         }
     )
-
-    def writer_dies(*args):
-        raise RuntimeError("writer process terminated abruptly")
+    products = batch().products  # 11: batches of 4, 4 (writer killed first), 3
 
     async def crawl():
         pipeline = SqlStoragePipeline.from_crawler(crawler)
         crawler.spider = type("S", (), {"name": "store"})()
         await pipeline.open_spider()
-        monkeypatch.setattr(pipeline, "_write", writer_dies)
-        for item in batch().products:
+        for index, item in enumerate(products):
+            if index == 4:
+                (child,) = multiprocessing.active_children()
+                child.kill()
+                child.join()
             await pipeline.process_item(item)
         await pipeline.close_spider()
         await pipeline._spider_closed(crawler.spider, "finished")
 
     asyncio.run(crawl())
-    assert crawler.stats.get_value("harvester/storage/spooled") == 11
+    stats = crawler.stats.get_stats()
+    assert stats["harvester/storage/writer_restarts"] == 1
+    assert (stats["harvester/storage/items"], stats["harvester/storage/spooled"]) == (4 + 3, 4)
     (path,) = spool.pending(tmp_path / "spool", url)
-    assert len(spool.read(path)[0].products) == 11
+    assert [p.product_id for p in spool.read(path)[0].products] == [
+        p.product_id for p in products[4:8]
+    ]
+    engine = make_engine(url)
+    assert products_in(engine) == 7
+    spool.replay(engine, tmp_path / "spool", url)
+    assert products_in(engine) == 11
+    engine.dispose()
