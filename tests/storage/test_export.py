@@ -3,8 +3,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -94,33 +92,22 @@ def test_bad_requests_fail_clearly(engine, tmp_path):
         export(engine, tmp_path / "x.csv", table="products; drop table products")
 
 
-def test_scrapy_export_command(tmp_path):
+def test_scrapy_export_command(tmp_path, capsys):
     db = tmp_path / "cli.sqlite"
     engine = make_engine(f"sqlite:///{db}")
     ensure_schema(engine)
     engine.dispose()
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "export",
-            "crawl_runs",
-            "-o",
-            str(tmp_path / "runs.out"),
-            "--format",
-            "csv",
-            "-s",
-            f"HARVESTER_DATABASE_URL=sqlite:///{db}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "exported 0 rows" in completed.stdout
-    command = ExportCommand()
-    command.settings = Settings({"HARVESTER_DATABASE_URL": f"sqlite:///{db}"})
-    options = argparse.Namespace(output=str(tmp_path / "x.csv"), query="select nope", format=None)
+
+    def scrapy_export(*argv):
+        command = ExportCommand()
+        command.settings = Settings({"HARVESTER_DATABASE_URL": f"sqlite:///{db}"})
+        parser = argparse.ArgumentParser()
+        command.add_options(parser)
+        options, args = parser.parse_known_args(argv)
+        command.run(args, options)
+
+    scrapy_export("crawl_runs", "-o", str(tmp_path / "runs.out"), "--format", "csv")
+    assert "exported 0 rows" in capsys.readouterr().out
+    assert (tmp_path / "runs.out").read_text().startswith("id,spider,arguments,started_at")
     with pytest.raises(UsageError, match="the database refused the export: no such column: nope"):
-        command.run([], options)
+        scrapy_export("--query", "select nope", "-o", str(tmp_path / "x.csv"))

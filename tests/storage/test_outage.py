@@ -177,18 +177,24 @@ def sql_threads(url):
         event.remove(Engine, "before_cursor_execute", record)
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The rows of the same two crawls without an outage."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    url = f"sqlite:///{folder / 'reference.sqlite'}"
+    for run in (1, 2):
+        run_pipeline(settings(url, folder, "thread"), crawl_items(run))
+    return snapshot(url)
+
+
 @pytest.mark.parametrize("writer", ["thread", "process"])
-def test_outage_mid_crawl_loses_nothing(database_url, writer, tmp_path, request):
+def test_outage_mid_crawl_loses_nothing(database_url, writer, tmp_path, request, uninterrupted):
     if database_url.startswith("sqlite"):
         url = f"{database_url}?timeout=0.1"  # a locked database fails fast
         outage = sqlite_outage(url)
     else:
         url = database_url
         outage = postgres_outage(request.getfixturevalue("postgres_server"), url)
-    reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"
-    for run in (1, 2):
-        run_pipeline(settings(reference, tmp_path / "ref", "thread"), crawl_items(run))
-
     run_pipeline(settings(url, tmp_path, writer), crawl_items(1))
     with sql_threads(url) as threads:
         stats = run_pipeline(settings(url, tmp_path, writer), crawl_items(2), outage)
@@ -214,7 +220,7 @@ def test_outage_mid_crawl_loses_nothing(database_url, writer, tmp_path, request)
     done = spool.replay(make_engine(url), tmp_path / "spool", url)
     assert (done.files, done.items, done.failed) == (1, BATCH, [])
     assert not spool.pending(tmp_path / "spool")
-    after, expected = snapshot(url), snapshot(reference)
+    after, expected = snapshot(url), uninterrupted
     assert after == expected
     assert (
         len([row for row in after["history"] if row[2] == 2]) == 10
