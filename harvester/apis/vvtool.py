@@ -2,8 +2,9 @@
 
 ``POST {base}/tool/erps/1688get-commodity`` with ``Authorization: Bearer <token>``
 and a JSON body ``{shop_id, product_id, web_site?, scene?}``; envelope
-``{code, msg, msec, time, data}``. Sources: ``shared/api-docs/vvtool-1688-get-commodity.txt``
-and protocols.md. Every call is billed, even for a missing item.
+``{code, msg, msec, time, data}``, success ``code == 0``. Sources:
+``shared/api-docs/vvtool-1688-get-commodity.txt`` and protocols.md. Every call is
+billed (``withholding_money``), even for a missing item.
 """
 
 from __future__ import annotations
@@ -24,30 +25,65 @@ BASE_URL_SETTING = "VVTOOL_BASE_URL"
 CREDENTIAL_SETTINGS = ["VVTOOL_TOKEN"]
 SECRET_SETTINGS = ["VVTOOL_TOKEN"]
 PATH = "/tool/erps/1688get-commodity"
+#: Token call (protocols.md). Never made automatically: a new token invalidates the old one.
+TOKEN_PATH = "/api/proxy/oauth/token"
 #: "频率限制: 10 次/秒" (the docs).
 DEFAULT_QPS = 10.0
+#: No auth in the query string: the token travels in the ``Authorization`` header,
+#: which Scrapy's fingerprint does not cover.
 AUTH_PARAMS: tuple[str, ...] = ()
 IMAGE_BASE = "https://cbu01.alicdn.com/"
 WEB_SITES = ("1688", "alibaba")
 SCENES = ("lst", "1688")
+SUCCESS_CODE = 0
+#: The docs' code for a shop that has not authorized vv-tool.
+UNAUTHORIZED_SHOP_CODE = 302
 
-#: code → (class, what it means), from the docs' 响应代码 table and protocols.md.
+#: code → (class, what it means and what to do), from the docs' 响应代码 table and protocols.md.
 CODES: dict[int, tuple[ErrorClass, str]] = {
-    100: (ErrorClass.PERMANENT, "bad request parameters (or no such product)"),
-    101: (ErrorClass.RETRYABLE, "request timed out, retry"),
-    103: (ErrorClass.PERMANENT, "the Wangwang account (shop_id) does not exist"),
-    200: (ErrorClass.RETRYABLE, "vv-tool system error"),
-    203: (ErrorClass.PERMANENT, "this API is not supported"),
-    204: (ErrorClass.QUOTA, "no permission for this API or call quota exhausted: open the API / top up calls on vv-tool"),
-    302: (ErrorClass.PERMANENT, "the shop has not authorized vv-tool: have it scan the authorization link"),
+    100: (
+        ErrorClass.PERMANENT,
+        "bad request parameters (or no such product for this shop); not retried",
+    ),
+    101: (ErrorClass.RETRYABLE, "vv-tool timed out; retrying"),
+    103: (
+        ErrorClass.PERMANENT,
+        "the Wangwang account given as shop_id does not exist; check -a shop_id",
+    ),
+    200: (ErrorClass.RETRYABLE, "vv-tool system error; retrying a few times"),
+    203: (ErrorClass.PERMANENT, "vv-tool does not support this API at the moment"),
+    204: (
+        ErrorClass.QUOTA,
+        "no permission for this API, or the call quota is exhausted: "
+        "open the API or top up calls on vv-tool",
+    ),
+    302: (
+        ErrorClass.PERMANENT,
+        "the shop has not authorized vv-tool: have it scan the authorization link",
+    ),
 }
 
 
+# --------------------------------------------------------------------------- requests
+
+
 def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
+    """Bearer token; no timestamp, so signing at send time only sets the header."""
     return Signed(headers={"Authorization": f"Bearer {config['VVTOOL_TOKEN']}"})
 
 
-def body(shop_id: str, product_id: str | int, web_site: str | None = None, scene: str | None = None) -> dict[str, Any]:
+def body(
+    shop_id: str, product_id: str | int, web_site: str | None = None, scene: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of one call; ``ValueError`` names the bad argument."""
+    if not shop_id:
+        raise ValueError("shop_id: missing")
+    if not str(product_id).isdigit():
+        raise ValueError(f"product_id: not numeric: {product_id!r}")
+    if web_site not in (None, *WEB_SITES):
+        raise ValueError(f"web_site: must be one of {', '.join(WEB_SITES)}, got {web_site!r}")
+    if scene not in (None, *SCENES):
+        raise ValueError(f"scene: must be one of {', '.join(SCENES)}, got {scene!r}")
     data: dict[str, Any] = {"shop_id": shop_id, "product_id": int(product_id)}
     if web_site:
         data["web_site"] = web_site
@@ -57,13 +93,20 @@ def body(shop_id: str, product_id: str | int, web_site: str | None = None, scene
 
 
 def token_request_form(client_id: str, client_secret: str) -> dict[str, str]:
-    """Form of ``POST {base}/api/proxy/oauth/token``. Fetching a token invalidates the
-    previous one (protocols.md): only do it when asked to, and keep the result."""
-    return {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+    """Form of ``POST {base}{TOKEN_PATH}``. Fetching a token invalidates the previous
+    one (protocols.md): only do it when asked to, and keep the result."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
 
 
 def parse_token(body_bytes: bytes) -> str:
+    """``access_token`` of a token answer, bare or wrapped in ``{code: 0, data: {...}}``."""
     answer = json.loads(body_bytes)
+    if isinstance(answer, dict) and answer.get("code") not in (None, 0, "0"):
+        raise ValueError(f"token call refused: code {answer.get('code')}: {answer.get('msg')}")
     if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
         answer = answer["data"]
     token = answer.get("access_token") if isinstance(answer, dict) else None
@@ -72,32 +115,64 @@ def parse_token(body_bytes: bytes) -> str:
     return str(token)
 
 
+# --------------------------------------------------------------------------- responses
+
+
+def _auth_link(data: Any) -> str | None:
+    """The authorization link a 302 answer carries (its field name is not documented)."""
+    if isinstance(data, str) and data.startswith("http"):
+        return data
+    if isinstance(data, dict):
+        return next(
+            (str(v) for v in data.values() if isinstance(v, str) and v.startswith("http")), None
+        )
+    return None
+
+
 def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> Any:
+    """Return ``data`` of a successful answer or raise a classified :class:`ApiError`."""
     if status == 429 or status >= 500:
         kind = ErrorClass.RATE_LIMITED if status == 429 else ErrorClass.RETRYABLE
         retry_after = headers.get("retry-after")
-        raise ApiError(NAME, kind, f"HTTP {status}", "vv-tool is busy",
-                       float(retry_after) if retry_after and retry_after.isdigit() else None)
+        raise ApiError(
+            NAME,
+            kind,
+            f"HTTP {status}",
+            "vv-tool is busy or failing; retrying",
+            float(retry_after) if retry_after and retry_after.isdigit() else None,
+        )
     try:
         envelope = json.loads(body_bytes)
     except ValueError:
-        raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "response is not JSON") from None
+        raise ApiError(
+            NAME, ErrorClass.PERMANENT, f"HTTP {status}", "response is not JSON"
+        ) from None
+    msg = str(envelope.get("msg") or "") if isinstance(envelope, dict) else ""
     if status in (401, 403):
-        raise ApiError(NAME, ErrorClass.AUTH, f"HTTP {status}", str(envelope.get("msg") if isinstance(envelope, dict) else "")
-                       or "token rejected: check VVTOOL_TOKEN")
+        raise ApiError(
+            NAME,
+            ErrorClass.AUTH,
+            f"HTTP {status}",
+            f"{msg} — token rejected: check VVTOOL_TOKEN "
+            "(a newly generated token invalidates the old one)",
+        )
     if not isinstance(envelope, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
     try:
         code = int(envelope.get("code"))
     except (TypeError, ValueError):
-        raise ApiError(NAME, ErrorClass.PERMANENT, str(envelope.get("code")), "envelope has no numeric code") from None
-    if code == 0:
+        raise ApiError(
+            NAME, ErrorClass.PERMANENT, str(envelope.get("code")), "envelope has no numeric code"
+        ) from None
+    if code == SUCCESS_CODE:
         data = envelope.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("product_info"), dict):
             raise ApiError(NAME, ErrorClass.PERMANENT, "0", "data.product_info missing")
         return data
-    error_class, meaning = CODES.get(code, (ErrorClass.PERMANENT, "undocumented code"))
-    raise ApiError(NAME, error_class, str(code), f"{envelope.get('msg') or ''} — {meaning}")
+    error_class, meaning = CODES.get(code, (ErrorClass.PERMANENT, "undocumented code; not retried"))
+    message = f"{msg} — {meaning}" if msg else meaning
+    link = _auth_link(envelope.get("data")) if code == UNAUTHORIZED_SHOP_CODE else None
+    raise ApiError(NAME, error_class, str(code), f"{message} ({link})" if link else message)
 
 
 # --------------------------------------------------------------------------- normalization
@@ -108,15 +183,19 @@ def money(value: Any, path: str) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(f"{path}: not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"{path}: not a finite number: {value!r}")
+    return number
 
 
 def image(path: Any) -> str | None:
+    """Relative image path → ``https://cbu01.alicdn.com/<path>``; absolute URLs as https."""
     if not path:
         return None
-    path = str(path)
+    path = str(path).strip()
     if path.startswith("//"):
         return "https:" + path
     if path.startswith(("http://", "https://")):
@@ -124,71 +203,161 @@ def image(path: Any) -> str | None:
     return IMAGE_BASE + path.lstrip("/")
 
 
-def parse_time(value: Any) -> str | None:
-    """``20181216141253000+0800`` → ISO 8601 (``2018-12-16T14:12:53+08:00``)."""
-    if not value:
+#: Without milliseconds first: ``%f`` would otherwise take the last digit of the seconds.
+TIME_LAYOUTS = ("%Y%m%d%H%M%S%z", "%Y%m%d%H%M%S%f%z")
+TIMES = (
+    "create_time",
+    "modify_time",
+    "last_update_time",
+    "approved_time",
+    "last_repost_time",
+    "expire_time",
+)
+
+
+def parse_time(value: Any) -> datetime | str | None:
+    """``20181216141253000+0800`` (milliseconds, UTC offset) → an aware datetime.
+
+    Text of another shape is returned unchanged: a date is not worth losing the record.
+    """
+    if value in (None, ""):
         return None
-    text = str(value)
+    text = str(value).strip()
+    for layout in TIME_LAYOUTS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return text
+
+
+def _int(value: Any, path: str) -> int | None:
+    if value in (None, ""):
+        return None
     try:
-        return datetime.strptime(text[:14] + text[17:], "%Y%m%d%H%M%S%z").isoformat()
-    except ValueError:
-        return text
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: not an integer: {value!r}") from None
+
+
+def _sku(sku: dict[str, Any], path: str) -> dict[str, Any]:
+    sku_id = sku.get("sku_id") if sku.get("sku_id") not in (None, "") else sku.get("spec_id")
+    if sku_id in (None, ""):
+        raise ValueError(f"{path}.sku_id: missing (and no spec_id)")
+    attributes = sku.get("attributes") or []
+    price = money(sku.get("price"), f"{path}.price")
+    if price is None:
+        price = money(sku.get("consign_price"), f"{path}.consign_price")
+    return {
+        "sku_id": str(sku_id),
+        "spec_id": sku.get("spec_id") or None,
+        "attributes": {
+            str(
+                a.get("attribute_name") or a.get("attribute_display_name") or a.get("attribute_id")
+            ): a.get("attribute_value")
+            for a in attributes
+        },
+        "price": price,
+        "currency": CURRENCY if price is not None else None,
+        "stock": _int(sku.get("amount_on_sale"), f"{path}.amount_on_sale"),
+        "image_url": next(
+            (image(a["sku_image_url"]) for a in attributes if a.get("sku_image_url")), None
+        ),
+    }
+
+
+def _times(info: dict[str, Any], record: dict[str, Any]) -> dict[str, datetime | str]:
+    """The product's dates (from product_info, else from the data level, where the docs
+    repeat some), leaving out those absent."""
+    times = {name: parse_time(info.get(name) or record.get(name)) for name in TIMES}
+    return {name: value for name, value in times.items() if value is not None}
+
+
+def _tiers(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Quantity breaks from the lowest start quantity up (``raw``: the price as received)."""
+    tiers = []
+    for i, tier in enumerate(ranges):
+        path = f"product_info.sale_info.price_ranges[{i}]"
+        price = money(tier.get("price"), f"{path}.price")
+        quantity = _int(tier.get("start_quantity"), f"{path}.start_quantity")
+        if price is None or quantity is None:
+            raise ValueError(f"{path}: start_quantity and price are required")
+        tiers.append({"start_quantity": quantity, "price": price, "raw": tier.get("price")})
+    return sorted(tiers, key=lambda t: t["start_quantity"])
 
 
 def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Map one answer's ``data`` to product-schema fields.
+
+    ``price`` is the price at the minimum order (the first quantity tier), as a
+    1688 listing shows it, else the consign price, else the cheapest SKU;
+    every tier is kept in ``price_tiers``. ``ValueError`` names the field path.
+    """
     info = record.get("product_info") or {}
-    if info.get("product_id") in (None, ""):
-        raise ValueError("product_info.product_id: missing")
-    product_id = str(info["product_id"])
+    product_id = str(info.get("product_id") or "")
+    if not product_id.isdigit():
+        raise ValueError(
+            f"product_info.product_id: missing or not numeric: {info.get('product_id')!r}"
+        )
     sale = info.get("sale_info") or {}
-    tiers = [
-        {"start_quantity": int(tier["start_quantity"]),
-         "price": money(tier.get("price"), f"sale_info.price_ranges[{i}].price"), "currency": CURRENCY}
-        for i, tier in enumerate(sale.get("price_ranges") or [])
+    tiers = _tiers(sale.get("price_ranges") or [])
+    skus = [
+        _sku(sku, f"product_info.sku_infos[{i}]")
+        for i, sku in enumerate(info.get("sku_infos") or [])
     ]
-    skus = []
-    for i, sku in enumerate(info.get("sku_infos") or []):
-        attributes = {a.get("attribute_name") or str(a.get("attribute_id")): a.get("attribute_value")
-                      for a in sku.get("attributes") or []}
-        image_url = next((image(a.get("sku_image_url")) for a in sku.get("attributes") or [] if a.get("sku_image_url")), None)
-        price = money(sku.get("price"), f"sku_infos[{i}].price") or money(sku.get("consign_price"), f"sku_infos[{i}].consign_price")
-        skus.append({
-            "sku_id": str(sku.get("sku_id") or sku.get("spec_id")), "spec_id": sku.get("spec_id"),
-            "attributes": attributes, "price": price, "currency": CURRENCY if price is not None else None,
-            "stock": sku.get("amount_on_sale"), "image_url": image_url,
-        })
-    images = [url for url in (image(p) for p in (info.get("image") or {}).get("images") or []) if url]
-    tier_prices = [t["price"] for t in tiers if t["price"] is not None]
-    price = min(tier_prices) if tier_prices else money(sale.get("consign_price"), "sale_info.consign_price")
+    images = [
+        url for url in (image(p) for p in (info.get("image") or {}).get("images") or []) if url
+    ]
+    if tiers:
+        price, price_raw = tiers[0]["price"], tiers[0]["raw"]
+    else:
+        price_raw = sale.get("consign_price")
+        price = money(price_raw, "product_info.sale_info.consign_price")
+        if price is None and any(s["price"] is not None for s in skus):
+            price = min(s["price"] for s in skus if s["price"] is not None)
+            price_raw = str(price)
+    category_id = _int(info.get("category_id"), "product_info.category_id")
+    status = info.get("status")
+    withholding = record.get("withholding_money", info.get("withholding_money"))
     return {
         "source": SOURCE,
         "product_id": product_id,
         "title": info.get("subject"),
         "price": price,
-        "price_raw": None if price is None else str(price),
+        "price_raw": None if price_raw is None else str(price_raw),
         "currency": CURRENCY if price is not None else None,
         "image_url": images[0] if images else None,
         "images": images,
         "seller_id": context.get("seller_id"),
         "shop_id": context.get("shop_id") or info.get("supplier_login_id"),
-        "category_ids": [int(info["category_id"])] if info.get("category_id") else [],
+        "category_ids": [category_id] if category_id else [],
         "category_names": [info["category_name"]] if info.get("category_name") else [],
-        "stock": sale.get("amount_on_sale"),
-        "available": info.get("status") == "published" if info.get("status") else None,
+        "stock": _int(sale.get("amount_on_sale"), "product_info.sale_info.amount_on_sale"),
+        "available": status == "published" if status else None,
         "url": f"https://detail.1688.com/offer/{product_id}.html",
         "skus": skus,
-        "price_tiers": tiers,
+        "price_tiers": [
+            {"start_quantity": t["start_quantity"], "price": t["price"], "currency": CURRENCY}
+            for t in tiers
+        ],
         "extra": {
-            "status": info.get("status"),
+            "status": status,
             "product_type": info.get("product_type"),
-            "attributes": {a.get("attribute_name"): a.get("value") for a in info.get("attributes") or []},
+            "attributes": [
+                {
+                    "attribute_id": a.get("attribute_id"),
+                    "name": a.get("attribute_name"),
+                    "value": a.get("value"),
+                }
+                for a in info.get("attributes") or []
+            ],
             "min_order_quantity": sale.get("min_order_quantity"),
             "unit": sale.get("unit"),
             "quote_type": sale.get("quote_type"),
             "quality_level": info.get("quality_level"),
+            "supplier_login_id": info.get("supplier_login_id"),
             "cargo_number": info.get("product_cargo_number"),
-            "create_time": parse_time(info.get("create_time") or record.get("create_time")),
-            "last_update_time": parse_time(info.get("last_update_time") or record.get("last_update_time")),
-            "withholding_money": record.get("withholding_money"),
+            **_times(info, record),
+            "withholding_money": money(withholding, "withholding_money"),
         },
     }

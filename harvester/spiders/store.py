@@ -99,6 +99,8 @@ class StoreSpider(ApiSpider):
                     "-a details=vvtool needs one store and its Wangwang login id: -a shop_id=<login id>"
                 )
             self.details = DetailFetcher(self, shop_id, web_site, scene, max_calls)
+        elif shop_id or web_site or scene or max_calls:
+            raise ArgumentError("-a shop_id, web_site, scene and max_calls are options of -a details=vvtool")
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
 

@@ -1,20 +1,36 @@
 """``vvtool_detail``: 1688 product detail (SKUs, price tiers, stock) through vv-tool.
 
-    scrapy crawl vvtool_detail -a shop_id=<Wangwang login id> -a product_ids=584240750353,... [-a web_site=1688 -a scene=1688]
+    scrapy crawl vvtool_detail -a shop_id=<Wangwang login id> -a product_ids=584240750353,...
+    options: -a web_site=1688|alibaba -a scene=1688|lst -a max_calls=500
+    ids from a file, one per line: -a product_ids=@ids.txt
 
-One call per product, never the same product twice in a run (every call is
-billed), at most ``-a max_calls`` / ``HARVESTER_VVTOOL_MAX_CALLS`` calls per run.
-The same requests enrich a store dump: ``scrapy crawl store -a seller_open_id=...
--a details=vvtool -a shop_id=<login id>`` (see :class:`DetailFetcher`).
+Every call is billed, even for a missing item, so :class:`DetailFetcher`:
+
+- asks for each product once per run (ids are deduplicated, and a product met
+  again, e.g. in two price bands of a store walk, is not asked for again);
+- stops asking once ``-a max_calls`` (else ``HARVESTER_VVTOOL_MAX_CALLS``) calls
+  are committed, retries included, and says so in the log and in the stat
+  ``harvester/vvtool/max_calls_reached``;
+- stops asking for a shop that answered 302 (not authorized): the log names the
+  shop and the authorization link; the failed products are dead letters.
+
+The same fetcher enriches a store dump: ``scrapy crawl store -a seller_open_id=...
+-a details=vvtool -a shop_id=<login id>`` (see :mod:`harvester.spiders.store`).
+Stats: ``harvester/vvtool/requested`` (products asked for) and
+``harvester/vvtool/withholding_money`` (what the answers say the calls cost).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from harvester.apis import vvtool
+from harvester.apis.base import ErrorClass
 from harvester.items import ApiRecord
+from harvester.middlewares.errors import ApiRejected
 from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
 
 if TYPE_CHECKING:
@@ -22,45 +38,138 @@ if TYPE_CHECKING:
 
     from scrapy import Request
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
+#: Answers after which the error middleware closes the crawl: ask for nothing more.
+FATAL = (ErrorClass.QUOTA, ErrorClass.AUTH, ErrorClass.CLOCK)
+#: Seconds ``vvtool_detail`` waits for an answer before it schedules more anyway (a safety
+#: net: every request ends in its callback or errback, which free a place in the window).
+WINDOW_TIMEOUT = 60.0
+#: Stats of the retries of vv-tool calls: each retry after an error answer is one more
+#: call vv-tool may bill. Throttled answers (HTTP 429) are not counted: the call was refused.
+RETRY_STATS = ("harvester/retry/vvtool/count",)
+
 
 class DetailFetcher:
-    """Builds vv-tool detail requests for a spider: once per product, within the call cap."""
+    """Builds a spider's vv-tool detail requests: once per product, within the call cap."""
 
-    def __init__(self, spider: ApiSpider, shop_id: str, web_site: str | None, scene: str | None,
-                 max_calls: str | None) -> None:
-        if web_site not in (None, *vvtool.WEB_SITES):
-            raise ArgumentError(f"-a web_site must be one of {', '.join(vvtool.WEB_SITES)}")
-        if scene not in (None, *vvtool.SCENES):
-            raise ArgumentError(f"-a scene must be one of {', '.join(vvtool.SCENES)}")
-        self.spider, self.shop_id, self.web_site, self.scene = spider, shop_id, web_site, scene
+    def __init__(
+        self,
+        spider: ApiSpider,
+        shop_id: str,
+        web_site: str | None = None,
+        scene: str | None = None,
+        max_calls: str | None = None,
+    ) -> None:
+        try:
+            vvtool.body(shop_id, 0, web_site or None, scene or None)
+        except ValueError as exc:
+            raise ArgumentError(f"-a {exc}") from None
+        self.spider, self.shop_id = spider, shop_id
+        self.web_site, self.scene = web_site or None, scene or None
         #: ``-a max_calls``, else ``HARVESTER_VVTOOL_MAX_CALLS`` (read once the crawl runs).
-        self.max_calls: int | None = int_arg(max_calls, "max_calls", default=0, minimum=1) if max_calls else None
+        self.max_calls: int | None = (
+            int_arg(max_calls, "max_calls", default=0, minimum=1) if max_calls else None
+        )
         self.requested: set[str] = set()
         self.capped = False
+        #: Set by a 302 answer: the shop has not authorized vv-tool.
+        self.unauthorized = False
+        #: Set by a fatal answer (quota, token): the crawl is closing.
+        self.halted = False
+        #: Requests made whose outcome (answer or failure) has not come back yet.
+        self.in_flight = 0
+        self._settled = asyncio.Event()
+
+    @property
+    def stopped(self) -> bool:
+        """True once the cap is reached, the shop refused or the crawl is closing."""
+        return self.capped or self.halted or self.unauthorized
+
+    async def wait_below(self, window: int) -> None:
+        """Wait until fewer than *window* requests are in flight, so that a refusal or the
+        cap stops the run before the rest of a long id list is queued and billed."""
+        while self.in_flight >= window and not self.stopped:
+            self._settled.clear()
+            try:
+                await asyncio.wait_for(self._settled.wait(), WINDOW_TIMEOUT)
+            except TimeoutError:
+                logger.warning(
+                    "No vv-tool answer for %.0f s with %d calls in flight; scheduling more",
+                    WINDOW_TIMEOUT,
+                    self.in_flight,
+                )
+                return
+
+    def _settle(self) -> None:
+        self.in_flight -= 1
+        self._settled.set()
+
+    def calls_committed(self) -> int:
+        """Products asked for plus the retries made so far: the calls this run pays for."""
+        stats = self.spider.crawler.stats
+        return len(self.requested) + sum(stats.get_value(key, 0) for key in RETRY_STATS)
 
     def request(self, product_id: str, context: dict[str, Any] | None = None) -> Request | None:
-        if product_id in self.requested:
+        """The request for *product_id*, or ``None`` (already asked, capped, shop refused)."""
+        if product_id in self.requested or self.halted or self.unauthorized:
             return None
         if self.max_calls is None:
             self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
-        if len(self.requested) >= self.max_calls:
+        if self.calls_committed() >= self.max_calls:
             if not self.capped:
                 self.capped = True
-                logger.warning("vv-tool call cap of %d reached: no more details this run", self.max_calls)
+                logger.warning(
+                    "vv-tool call cap of %d reached (max_calls / HARVESTER_VVTOOL_MAX_CALLS): "
+                    "no more details are requested this run",
+                    self.max_calls,
+                )
                 self.spider.crawler.stats.set_value("harvester/vvtool/max_calls_reached", True)
             return None
         self.requested.add(product_id)
-        return self.spider.api_request(
-            vvtool.NAME, vvtool.PATH, vvtool.body(self.shop_id, product_id, self.web_site, self.scene),
-            self.parse, cb_kwargs={"context": {"shop_id": self.shop_id, **(context or {})}},
+        self.in_flight += 1
+        self.spider.crawler.stats.inc_value("harvester/vvtool/requested")
+        request = self.spider.api_request(
+            vvtool.NAME,
+            vvtool.PATH,
+            vvtool.body(self.shop_id, product_id, self.web_site, self.scene),
+            self.parse,
+            cb_kwargs={"context": {"shop_id": self.shop_id, **(context or {})}},
         )
+        return request.replace(errback=self.on_error)
 
     def parse(self, response: Response, context: dict[str, Any]) -> Iterator[ApiRecord]:
-        yield ApiRecord(vvtool.NAME, response.meta["harvester_data"], context, response.url)
+        self._settle()
+        data = response.meta["harvester_data"]
+        cost = data.get("withholding_money")
+        if cost not in (None, ""):
+            self.spider.crawler.stats.inc_value(
+                "harvester/vvtool/withholding_money", Decimal(str(cost)), start=Decimal(0)
+            )
+        yield ApiRecord(vvtool.NAME, data, context, response.url)
 
+    def on_error(self, failure: Failure) -> None:
+        """Dead letter (the spider's errback); a 302 or a fatal answer also stops asking."""
+        self._settle()
+        error = failure.value
+        if isinstance(error, ApiRejected) and error.error.error_class in FATAL:
+            self.halted = True
+        if (
+            isinstance(error, ApiRejected)
+            and error.error.code == str(vvtool.UNAUTHORIZED_SHOP_CODE)
+            and not self.unauthorized
+        ):
+            self.unauthorized = True
+            self.spider.crawler.stats.inc_value("harvester/vvtool/unauthorized_shops")
+            logger.error(
+                "vv-tool: shop %r has not authorized vv-tool (code 302): no more details are "
+                "requested for it this run. Have the shop authorize vv-tool, then run again. %s",
+                self.shop_id,
+                error.error.message,
+            )
+        self.spider.on_error(failure)
 
 
 class VvtoolDetailSpider(ApiSpider):
@@ -68,18 +177,33 @@ class VvtoolDetailSpider(ApiSpider):
     apis = (vvtool.NAME,)
 
     def parse_arguments(
-        self, product_ids: str | None = None, shop_id: str | None = None, web_site: str | None = None,
-        scene: str | None = None, max_calls: str | None = None, **_: Any,
+        self,
+        product_ids: str | None = None,
+        shop_id: str | None = None,
+        web_site: str | None = None,
+        scene: str | None = None,
+        max_calls: str | None = None,
+        **_: Any,
     ) -> None:
         self.product_ids = id_list(product_ids, "product_ids", numeric=True)
         if not self.product_ids:
-            raise ArgumentError("vvtool_detail needs products: -a product_ids=584240750353[,...] (or @file)")
+            raise ArgumentError(
+                "vvtool_detail needs products: -a product_ids=584240750353[,...] (or @file)"
+            )
         if not shop_id:
-            raise ArgumentError("vvtool_detail needs the shop: -a shop_id=<the shop's Wangwang login id>")
+            raise ArgumentError(
+                "vvtool_detail needs the shop: -a shop_id=<the shop's Wangwang login id>"
+            )
         self.fetcher = DetailFetcher(self, shop_id, web_site, scene, max_calls)
 
     async def start(self) -> AsyncIterator[Any]:
+        # at most CONCURRENT_REQUESTS calls unanswered: a 302, the cap or a quota answer
+        # stops the run before the rest of the ids are queued (and billed)
+        window = max(1, self.settings.getint("CONCURRENT_REQUESTS"))
         for product_id in self.product_ids:
+            await self.fetcher.wait_below(window)
             request = self.fetcher.request(product_id)
+            if self.fetcher.stopped:
+                return
             if request is not None:
                 yield request
