@@ -12,8 +12,9 @@ times with exponential backoff, then spooled to ``HARVESTER_STORAGE_SPOOL_DIR``
 close (stats ``harvester/storage/spooled``, a warning naming the replay command).
 A batch whose writer died (a killed writer process) is spooled from here. Batches
 spooled earlier for the same database are replayed at spider open
-(``HARVESTER_STORAGE_REPLAY_AT_OPEN``), before this run writes anything, so that a
-stale batch never overwrites newer rows.
+(``HARVESTER_STORAGE_REPLAY_AT_OPEN``), before this run writes anything, so that
+scheduled crawls write their batches in the order they were crawled (a stale batch
+replayed after a newer crawl would overwrite its current rows).
 
 ``process_item`` only waits when ``HARVESTER_STORAGE_MAX_PENDING`` batches are
 already queued (back-pressure). The run is recorded in ``crawl_runs`` at open and
@@ -267,6 +268,9 @@ class SqlStoragePipeline:
                 spooled,
                 self.spool_dir,
             )
+        lost = self.crawler.stats.get_value("harvester/storage/lost")
+        if lost:
+            logger.error("%d items could neither be written nor spooled: they are lost", lost)
 
     async def _spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
