@@ -58,16 +58,18 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
 # --- harvester components (documented defaults) ------------------------------------
 #: Give every API (per credential) its own download slot floored at 1/QPS.
 HARVESTER_RATE_LIMITS_ENABLED = True
-#: QPS overrides: {"aliyun": 5, "aliyun:<credential id>": 2}; defaults are each
-#: provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5).
+#: QPS overrides: {"aliyun": 5, "aliyun:<AccessKeyId or its logged id>": 2}; defaults are
+#: each provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5). Unknown
+#: API names are refused. The client never bursts: calls are spaced 1/QPS apart.
 HARVESTER_RATE_LIMITS: dict[str, float] = {}
 #: Requests of one API slot in flight at once (the delay spaces them anyway).
 HARVESTER_API_SLOT_CONCURRENCY = 8
 #: Throttle answers: the slot's delay is multiplied by this, and the request retried...
 HARVESTER_BACKOFF_FACTOR = 2.0
-#: ...up to this many times (throttle answers are expected; they do not use RETRY_TIMES).
+#: ...up to this many times, counted apart from RETRY_TIMES (throttle answers are expected).
 HARVESTER_RATE_LIMIT_RETRY_TIMES = 10
-#: Transient errors (5xx, provider "retry" codes): the slot's delay is multiplied by this.
+#: Transient errors (5xx, provider "retry" codes, timeouts, dropped connections): the
+#: slot's delay is multiplied by this; they are retried up to RETRY_TIMES.
 HARVESTER_RETRY_BACKOFF_FACTOR = 1.5
 #: Classify API answers (errors inside HTTP 200 bodies included); retry, stop or dead-letter.
 HARVESTER_API_ERRORS_ENABLED = True

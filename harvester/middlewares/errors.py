@@ -5,23 +5,34 @@ reads the envelope:
 
 - success: the envelope's ``data`` is put in ``response.meta["harvester_data"]``
   so the callback does not parse the body again;
-- retryable / rate-limited: the API's download slot is backed off
-  (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension),
-  and the request retried with Scrapy's ``get_retry_request`` (so the retry is
-  re-signed by :mod:`.signing`), up to ``RETRY_TIMES`` (``HARVESTER_RATE_LIMIT_RETRY_TIMES``
-  for throttle answers);
+- rate-limited (HTTP 429, ``Retry-After``, the provider's throttle / ban code):
+  the API's download slot is backed off and held for the time asked
+  (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension)
+  and the request retried (re-signed at send time by :mod:`.signing`) up to
+  ``HARVESTER_RATE_LIMIT_RETRY_TIMES``, counted apart from ordinary retries
+  (:func:`get_throttle_retry_request`) so throttling cannot use up ``RETRY_TIMES``;
+- retryable (5xx, the provider's transient codes): the slot is slowed down by
+  ``HARVESTER_RETRY_BACKOFF_FACTOR`` and the request retried up to ``RETRY_TIMES``;
+- network errors (timeouts, dropped connections) of API requests: the slot is
+  slowed down the same way and Scrapy's ``RetryMiddleware`` retries them up to
+  ``RETRY_TIMES``; after that the spider's errback keeps a dead letter;
 - auth / clock / quota: logged once with what to do, and the spider is closed
   with reason ``<api>_<class>`` (no retry storm);
 - permanent, or retries exhausted: :class:`ApiRejected` goes to the request's
   errback, which keeps the response as a dead letter.
 
-Stats: ``harvester/api/<api>/<class>`` per answer.
+Stats: ``harvester/api/<api>/<class>`` per answer, ``harvester/api/<api>/network_error``
+per network failure, ``harvester/retry/<api>/...`` and ``harvester/throttle_retry/<api>/...``
+per retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -32,10 +43,11 @@ from harvester.apis import get_provider
 from harvester.apis.base import ApiError, ErrorClass
 
 if TYPE_CHECKING:
-    from scrapy import Request
+    from typing import Self
+
+    from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +56,8 @@ FATAL_HINTS = {
     ErrorClass.CLOCK: "the local clock is too far from the server's: fix the clock (NTP) and run again",
     ErrorClass.QUOTA: "the call quota is exhausted or the API is not granted: top up or request access, then run again",
 }
+#: Meta key counting the throttle retries of a request (``retry_times`` counts the others).
+THROTTLE_RETRIES = "harvester_throttle_retries"
 
 
 class ApiRejected(IgnoreRequest):
@@ -53,6 +67,39 @@ class ApiRejected(IgnoreRequest):
         super().__init__(str(error))
         self.error = error
         self.response = response
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for: delta-seconds or an HTTP-date (RFC 9110)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def get_throttle_retry_request(
+    request: Request, *, spider: Spider, reason: str, max_retry_times: int, stats_base_key: str
+) -> Request | None:
+    """Scrapy's ``get_retry_request`` for a throttled request, counted in
+    ``meta[THROTTLE_RETRIES]`` against *max_retry_times*: a request throttled a few
+    times keeps all its ordinary retries (``retry_times`` / ``RETRY_TIMES``) and the
+    other way round."""
+    ordinary = request.meta.get("retry_times", 0)
+    probe = request.copy()
+    probe.meta["retry_times"] = request.meta.get(THROTTLE_RETRIES, 0)
+    retry = get_retry_request(
+        probe, spider=spider, reason=reason, max_retry_times=max_retry_times, stats_base_key=stats_base_key
+    )
+    if retry is not None:
+        retry.meta[THROTTLE_RETRIES] = retry.meta["retry_times"]
+        retry.meta["retry_times"] = ordinary
+    return retry
 
 
 class ApiErrorMiddleware:
@@ -79,11 +126,25 @@ class ApiErrorMiddleware:
             data = provider.check_response(response.status, headers, response.body)
         except ApiError as error:
             stats.inc_value(f"harvester/api/{name}/{error.error_class.value}")
+            if error.retry_after is None and error.error_class in (ErrorClass.RATE_LIMITED, ErrorClass.RETRYABLE):
+                # providers that do not read Retry-After themselves still get it honoured
+                error = dataclasses.replace(error, retry_after=retry_after_seconds(headers.get("retry-after")))
             return self._on_error(request, response, error)
         stats.inc_value(f"harvester/api/{name}/ok")
         self.crawler.signals.send_catch_log(signal=signals.api_answer, request=request, response=response)
         request.meta["harvester_data"] = data
         return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A network error of an API request: slow its slot down; ``RetryMiddleware`` retries it."""
+        name = request.meta.get("harvester_api")
+        if not name or isinstance(exception, IgnoreRequest):
+            return
+        self.crawler.stats.inc_value(f"harvester/api/{name}/network_error")
+        error = ApiError(name, ErrorClass.RETRYABLE, type(exception).__name__, str(exception))
+        self.crawler.signals.send_catch_log(
+            signal=signals.api_backoff, request=request, error=error, factor=self.retry_backoff
+        )
 
     def _on_error(self, request: Request, response: Response, error: ApiError) -> Request:
         if error.error_class in (ErrorClass.RETRYABLE, ErrorClass.RATE_LIMITED):
@@ -93,13 +154,7 @@ class ApiErrorMiddleware:
                 signal=signals.api_backoff, request=request, error=error,
                 factor=None if throttled else self.retry_backoff,
             )
-            retry = get_retry_request(
-                request,
-                spider=self.crawler.spider,
-                reason=f"{error.api}:{error.code}",
-                max_retry_times=self.throttle_retry_times if throttled else None,
-                stats_base_key=f"harvester/retry/{error.api}",
-            )
+            retry = self._retry(request, error, throttled)
             if retry is not None:
                 return retry
             raise ApiRejected(error, response)
@@ -108,6 +163,17 @@ class ApiErrorMiddleware:
         else:
             logger.warning("%s: %s (not retried)", request.url, error)
         raise ApiRejected(error, response)
+
+    def _retry(self, request: Request, error: ApiError, throttled: bool) -> Request | None:
+        reason = f"{error.api}:{error.code}"
+        if throttled:
+            return get_throttle_retry_request(
+                request, spider=self.crawler.spider, reason=reason,
+                max_retry_times=self.throttle_retry_times, stats_base_key=f"harvester/throttle_retry/{error.api}",
+            )
+        return get_retry_request(
+            request, spider=self.crawler.spider, reason=reason, stats_base_key=f"harvester/retry/{error.api}"
+        )
 
     def _close(self, error: ApiError) -> None:
         if self._closing:

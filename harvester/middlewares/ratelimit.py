@@ -1,12 +1,19 @@
 """Put every API request in its own download slot, one per API and credential.
 
 The slot's floor delay is ``1/QPS`` with no jitter (no randomized bursts), so
-Scrapy's downloader itself spaces the calls. Limits come from the provider
-module (``DEFAULT_QPS``) and can be overridden per run and per credential with
-``HARVESTER_RATE_LIMITS = {"aliyun": 5, "aliyun:<credential id>": 2}``, where the
-credential id is the one logged at first use (a hash, never the credential).
-The floors are registered through the downloader's ``DOWNLOAD_SLOTS`` table, which
-:class:`harvester.extensions.throttle.ApiAutoThrottle` reads as each slot's minimum.
+Scrapy's downloader itself spaces the calls: it sends a slot's next request at
+``lastseen + delay``, whatever the slot's concurrency. Limits come from the
+provider module (``DEFAULT_QPS``) and can be overridden per run and per
+credential with ``HARVESTER_RATE_LIMITS = {"aliyun": 5, "aliyun:<AccessKeyId>": 2}``;
+the credential is the provider's first ``CREDENTIAL_SETTINGS`` value (access key
+id, app key, token), given as is or as its id — a hash logged at first use. Slot
+names and logs only carry the id, never the credential.
+
+The floors are registered in the downloader's ``DOWNLOAD_SLOTS`` table (an entry
+set there by the user wins), which :class:`harvester.extensions.throttle.ApiAutoThrottle`
+reads as each slot's minimum. The middleware must run before the downloader
+picks the slot (any ``process_request`` position does: the downloader reads
+``meta["download_slot"]`` after all of them).
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from harvester.apis import get_provider
+from harvester.apis import all_providers, get_provider
 from harvester.apis.base import setting_or_env
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +41,31 @@ def credential_id(value: str | None) -> str:
     return hashlib.sha256((value or "").encode()).hexdigest()[:10]
 
 
-def resolve_qps(limits: dict[str, Any], api: str, credential: str, default: float) -> float:
-    """Per-credential override, else per-API override, else the provider's default."""
-    for key in (f"{api}:{credential}", api):
+def resolve_qps(limits: dict[str, Any], api: str, credentials: list[str], default: float) -> float:
+    """The first override of ``<api>:<credential>`` for *credentials* (its value, its id),
+    else of ``<api>``, else the provider's *default*."""
+    for key in [f"{api}:{credential}" for credential in credentials] + [api]:
         if key in limits:
             qps = float(limits[key])
             if qps <= 0:
                 raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {qps}")
             return qps
     return default
+
+
+def check_limits(limits: dict[str, Any], known: set[str]) -> None:
+    """Refuse overrides of unknown APIs (a typo would silently leave the default in force)."""
+    for key, value in limits.items():
+        api = str(key).partition(":")[0]
+        if api not in known:
+            raise ValueError(f"HARVESTER_RATE_LIMITS: unknown API {api!r} in {key!r}; known: {', '.join(sorted(known))}")
+        if float(value) <= 0:
+            raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {value}")
+
+
+def slot_settings(qps: float, concurrency: int) -> dict[str, Any]:
+    """``DOWNLOAD_SLOTS`` entry of an API slot: one call per ``1/qps`` s, no jitter."""
+    return {"delay": 1.0 / qps, "concurrency": concurrency, "jitter": 0}
 
 
 class ApiSlotMiddleware:
@@ -51,6 +75,7 @@ class ApiSlotMiddleware:
             raise NotConfigured("HARVESTER_RATE_LIMITS_ENABLED is off")
         self.crawler = crawler
         self.limits: dict[str, Any] = settings.getdict("HARVESTER_RATE_LIMITS")
+        check_limits(self.limits, {provider.NAME for provider in all_providers()})
         self.concurrency = settings.getint("HARVESTER_API_SLOT_CONCURRENCY")
         self._slots: dict[str, str] = {}
 
@@ -59,15 +84,14 @@ class ApiSlotMiddleware:
         return cls(crawler)
 
     def slot_for(self, api: str) -> str:
+        """The slot key of *api* (``<api>:<credential id>``), registered with its floor at first use."""
         if api not in self._slots:
             provider = get_provider(api)
-            credential = credential_id(setting_or_env(self.crawler.settings, provider.CREDENTIAL_SETTINGS[0]))
-            qps = resolve_qps(self.limits, api, credential, provider.DEFAULT_QPS)
+            value = setting_or_env(self.crawler.settings, provider.CREDENTIAL_SETTINGS[0]) or ""
+            credential = credential_id(value)
+            qps = resolve_qps(self.limits, api, [value, credential], provider.DEFAULT_QPS)
             key = f"{api}:{credential}"
-            downloader = self.crawler.engine.downloader
-            downloader.per_slot_settings.setdefault(
-                key, {"delay": 1.0 / qps, "concurrency": self.concurrency, "jitter": 0}
-            )
+            self.crawler.engine.downloader.per_slot_settings.setdefault(key, slot_settings(qps, self.concurrency))
             logger.info("API %s (credential %s): at most %.3g requests/s", api, credential, qps)
             self.crawler.stats.set_value(f"harvester/ratelimit/{api}/qps", qps)
             self._slots[api] = key

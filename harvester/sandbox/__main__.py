@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 
+from harvester.apis import get_provider
 from harvester.sandbox.server import SandboxConfig, SandboxServer, build_app
 
 
@@ -22,21 +23,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-page-size", type=int, default=50, help="server cap on pageSize (default 50)")
     parser.add_argument("--search-window", type=int, default=2000, help="offers one store query can reach (default 2000)")
     parser.add_argument(
-        "--rate-limit", action="append", default=[], metavar="API=QPS",
-        help="enforce a per-credential QPS limit on an API, answered with its own throttle error (repeatable)",
+        "--rate-limit", action="append", default=[], metavar="API[=QPS]",
+        help="enforce a per-credential QPS limit on an API (default: its documented DEFAULT_QPS), "
+             "answered with the API's own throttle error (repeatable)",
     )
-    parser.add_argument("--rate-limit-burst", type=int, default=2, help="token bucket size: calls allowed back to back (default 2)")
+    parser.add_argument(
+        "--rate-limit-burst", type=int, default=2,
+        help="calls allowed back to back under each limit (token bucket size, default 2; "
+             "arrivals up to 10%% of one interval early also pass: see harvester/sandbox/ratelimit.py)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
+
+
+def parse_rate_limits(specs: list[str]) -> dict[str, float]:
+    """``["aliyun=5", "vvtool"]`` → ``{"aliyun": 5.0, "vvtool": <vvtool's DEFAULT_QPS>}``."""
+    limits: dict[str, float] = {}
+    for spec in specs:
+        name, _, value = spec.partition("=")
+        try:
+            provider = get_provider(name.strip())
+        except KeyError as exc:
+            raise ValueError(f"--rate-limit {spec}: {exc.args[0]}") from None
+        try:
+            qps = float(value) if value else float(provider.DEFAULT_QPS)
+        except ValueError:
+            raise ValueError(f"--rate-limit {spec}: QPS must be a number") from None
+        if qps <= 0:
+            raise ValueError(f"--rate-limit {spec}: QPS must be positive")
+        limits[provider.NAME] = qps
+    return limits
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s sandbox %(message)s")
-    rate_limits = {}
-    for spec in args.rate_limit:
-        name, _, qps = spec.partition("=")
-        rate_limits[name] = float(qps)
+    try:
+        rate_limits = parse_rate_limits(args.rate_limit)
+        if args.rate_limit_burst < 1:
+            raise ValueError(f"--rate-limit-burst must be at least 1, got {args.rate_limit_burst}")
+    except ValueError as exc:
+        sys.exit(f"python -m harvester.sandbox: {exc}")
     config = SandboxConfig(
         seed=args.seed,
         store_sizes=[int(s) for s in args.stores.split(",")] if args.stores else None,
