@@ -10,8 +10,10 @@ matching more offers than the search window (``HARVESTER_PANDAPON_SEARCH_WINDOW`
 is split into two price bands, recursively, until every band fits; offers are
 deduplicated by ``offerId``. With ``details=vvtool`` every offer found is also
 fetched in detail through vv-tool (SKUs, price tiers, stock) into the same
-products row; this needs one store per run and its ``shop_id``. A store walked without any failure or truncation
-is *complete*: its products that the walk did not see are marked delisted.
+products row; this needs one store per run and its ``shop_id``. A store walked to
+its last page without any failure or truncation is *complete*: its products that the
+walk did not see are marked delisted. A crawl closed early (e.g. by a vv-tool quota
+answer) leaves pages unanswered, so its stores are not complete.
 """
 
 from __future__ import annotations
@@ -103,6 +105,9 @@ class StoreSpider(ApiSpider):
             raise ArgumentError("-a shop_id, web_site, scene and max_calls are options of -a details=vvtool")
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
+        #: Page requests per seller still without an answer: a crawl closed early (a vv-tool
+        #: quota, a fatal error, a shutdown) leaves some, and its walk is not complete.
+        self.pending: dict[str, int] = defaultdict(int)
 
     async def start(self) -> AsyncIterator[Any]:
         settings = self.crawler.settings
@@ -115,6 +120,7 @@ class StoreSpider(ApiSpider):
             yield self.page_request(pandapon.StoreQuery(seller, **self.query_template), 1)
 
     def page_request(self, query: pandapon.StoreQuery, page: int) -> Request:
+        self.pending[query.seller_open_id] += 1
         return self.api_request(
             pandapon.NAME, pandapon.STORE_PATH, query.body(page, self.page_size), self.parse_page,
             cb_kwargs={"query": query, "page": page},
@@ -123,6 +129,7 @@ class StoreSpider(ApiSpider):
     def parse_page(self, response: Response, query: pandapon.StoreQuery, page: int) -> Iterator[Any]:
         listing = pandapon.parse_store_page(response.meta["harvester_data"])
         seller = query.seller_open_id
+        self.pending[seller] -= 1
         if page == 1:
             if pandapon.needs_split(listing, self.window):
                 halves = self.halves(query)
@@ -165,9 +172,13 @@ class StoreSpider(ApiSpider):
         query = request.cb_kwargs.get("query")
         if query is not None:
             self.incomplete.add(query.seller_open_id)
+            self.pending[query.seller_open_id] -= 1
 
     def complete_listings(self) -> list[tuple[str, str]]:
         """(source, seller) of every store walked completely, for delisting."""
         if any(self.query_template.values()):
             return []  # a filtered query does not see the whole store
-        return [(pandapon.SOURCE, seller) for seller in self.sellers if seller not in self.incomplete]
+        return [
+            (pandapon.SOURCE, seller) for seller in self.sellers
+            if seller not in self.incomplete and self.pending.get(seller) == 0  # walked to the end
+        ]

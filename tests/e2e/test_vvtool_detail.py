@@ -117,18 +117,26 @@ def test_error_codes_as_classified(sandbox_factory, run_crawl, db_url):
     assert any("Wangwang" in r for r in reasons)
 
 
-def test_quota_stops_cleanly(sandbox_factory, run_crawl):
+def test_quota_stops_the_enriched_store_walk_without_delisting(sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory()
     store = store_of(sandbox, 275)
-    ids = offer_ids(sandbox, store, 50)
-    sandbox.fault("vvtool", "error", code="204", count=100)
+    sandbox.fault("vvtool", "error", code="204", count=300)
     result = run_crawl(
-        "vvtool_detail", sandbox, args={"shop_id": store["loginId"], "product_ids": ids_arg(ids)}
+        "store",
+        sandbox,
+        args={
+            "seller_open_id": store["sellerOpenId"],
+            "details": "vvtool",
+            "shop_id": store["loginId"],
+        },
     )
     assert result.returncode == 0
     assert result.stats["finish_reason"] == "vvtool_quota"
     assert "top up calls on vv-tool" in result.log and "Stopping the crawl" in result.log
-    assert result.stats["downloader/request_count"] < 50
+    assert result.stats["harvester/vvtool/requested"] < 275  # asked for nothing more once refused
+    # the walk was cut short: not complete, so nothing it did not reach is marked delisted
+    assert rows(db_url, "select status, complete from crawl_runs") == [("vvtool_quota", 0)]
+    assert rows(db_url, "select count(*) from products where delisted_at is not null") == [(0,)]
 
 
 def test_unauthorized_shop_is_a_dead_letter_and_not_asked_again(sandbox, run_crawl, db_url):
