@@ -38,6 +38,12 @@ SCENES = ("lst", "1688")
 SUCCESS_CODE = 0
 #: The docs' code for a shop that has not authorized vv-tool.
 UNAUTHORIZED_SHOP_CODE = 302
+#: Codes that refuse the shop itself, whatever the product: every further call for that
+#: shop would fail the same way (and be billed). Code → what the shop is, for the log.
+SHOP_REFUSED = {
+    "302": "has not authorized vv-tool: have the shop authorize it (link below), then run again",
+    "103": "is not a known Wangwang account: check -a shop_id",
+}
 
 #: code → (class, what it means and what to do), from the docs' 响应代码 table and protocols.md.
 CODES: dict[int, tuple[ErrorClass, str]] = {

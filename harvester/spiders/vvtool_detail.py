@@ -11,8 +11,9 @@ Every call is billed, even for a missing item, so :class:`DetailFetcher`:
 - stops asking once ``-a max_calls`` (else ``HARVESTER_VVTOOL_MAX_CALLS``) calls
   are committed, retries included, and says so in the log and in the stat
   ``harvester/vvtool/max_calls_reached``;
-- stops asking for a shop that answered 302 (not authorized): the log names the
-  shop and the authorization link; the failed products are dead letters.
+- stops asking for a shop refused as such (302 not authorized, 103 unknown
+  Wangwang account): the log names the shop and, for 302, the authorization
+  link; the failed products are dead letters.
 
 The same fetcher enriches a store dump: ``scrapy crawl store -a seller_open_id=...
 -a details=vvtool -a shop_id=<login id>`` (see :mod:`harvester.spiders.store`).
@@ -75,8 +76,8 @@ class DetailFetcher:
         )
         self.requested: set[str] = set()
         self.capped = False
-        #: Set by a 302 answer: the shop has not authorized vv-tool.
-        self.unauthorized = False
+        #: Set by an answer refusing the shop (302 not authorized, 103 unknown account).
+        self.shop_refused = False
         #: Set by a fatal answer (quota, token): the crawl is closing.
         self.halted = False
         #: Requests made whose outcome (answer or failure) has not come back yet.
@@ -86,7 +87,7 @@ class DetailFetcher:
     @property
     def stopped(self) -> bool:
         """True once the cap is reached, the shop refused or the crawl is closing."""
-        return self.capped or self.halted or self.unauthorized
+        return self.capped or self.halted or self.shop_refused
 
     async def wait_below(self, window: int) -> None:
         """Wait until fewer than *window* requests are in flight, so that a refusal or the
@@ -114,7 +115,7 @@ class DetailFetcher:
 
     def request(self, product_id: str, context: dict[str, Any] | None = None) -> Request | None:
         """The request for *product_id*, or ``None`` (already asked, capped, shop refused)."""
-        if product_id in self.requested or self.halted or self.unauthorized:
+        if product_id in self.requested or self.halted or self.shop_refused:
             return None
         if self.max_calls is None:
             self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
@@ -151,23 +152,21 @@ class DetailFetcher:
         yield ApiRecord(vvtool.NAME, data, context, response.url)
 
     def on_error(self, failure: Failure) -> None:
-        """Dead letter (the spider's errback); a 302 or a fatal answer also stops asking."""
+        """Dead letter (the spider's errback); an answer refusing the shop (302, 103) or a
+        fatal one (quota, token) also stops asking."""
         self._settle()
-        error = failure.value
-        if isinstance(error, ApiRejected) and error.error.error_class in FATAL:
+        error = failure.value.error if isinstance(failure.value, ApiRejected) else None
+        if error is not None and error.error_class in FATAL:
             self.halted = True
-        if (
-            isinstance(error, ApiRejected)
-            and error.error.code == str(vvtool.UNAUTHORIZED_SHOP_CODE)
-            and not self.unauthorized
-        ):
-            self.unauthorized = True
-            self.spider.crawler.stats.inc_value("harvester/vvtool/unauthorized_shops")
+        if error is not None and error.code in vvtool.SHOP_REFUSED and not self.shop_refused:
+            self.shop_refused = True
+            self.spider.crawler.stats.inc_value(f"harvester/vvtool/shop_refused/{error.code}")
             logger.error(
-                "vv-tool: shop %r has not authorized vv-tool (code 302): no more details are "
-                "requested for it this run. Have the shop authorize vv-tool, then run again. %s",
+                "vv-tool: shop %r %s (code %s). No more details are requested for it this run. %s",
                 self.shop_id,
-                error.error.message,
+                vvtool.SHOP_REFUSED[error.code],
+                error.code,
+                error.message,
             )
         self.spider.on_error(failure)
 
