@@ -37,6 +37,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from harvester.apis import vvtool as api
 from harvester.sandbox import credentials
@@ -85,7 +86,7 @@ def error(code: str, message: str | None, request: SandboxRequest | None = None)
                 shop = str((request.json() or {}).get("shop_id") or "")
             except (ValueError, AttributeError):
                 shop = ""
-        data = {"auth_url": AUTH_URL.format(shop=shop)}
+        data = {"auth_url": AUTH_URL.format(shop=quote(shop))}
     return envelope(number, message or MESSAGES.get(number, "error"), data)
 
 
