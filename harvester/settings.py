@@ -29,6 +29,8 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
 
 REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
+# Scrapy's downloader, with API slots kept on a fixed 1/QPS schedule (harvester/pacing.py)
+DOWNLOADER = "harvester.pacing.PacedDownloader"
 
 DOWNLOADER_MIDDLEWARES = {
     # one download slot per API and credential, floored at 1/QPS
@@ -60,10 +62,13 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
 HARVESTER_RATE_LIMITS_ENABLED = True
 #: QPS overrides: {"aliyun": 5, "aliyun:<AccessKeyId or its logged id>": 2}; defaults are
 #: each provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5). Unknown
-#: API names are refused. The client never bursts: calls are spaced 1/QPS apart.
+#: API names are refused. The client never bursts: calls follow a 1/QPS schedule.
 HARVESTER_RATE_LIMITS: dict[str, float] = {}
 #: Requests of one API slot in flight at once (the delay spaces them anyway).
 HARVESTER_API_SLOT_CONCURRENCY = 8
+#: A call sent late by at most this fraction of its API's interval (a busy reactor) keeps
+#: the slot's schedule, so lateness does not lower the rate; 0 turns catching up off.
+HARVESTER_RATE_LIMIT_CATCH_UP = 0.1
 #: Throttle answers: the slot's delay is multiplied by this, and the request retried...
 HARVESTER_BACKOFF_FACTOR = 2.0
 #: ...up to this many times, counted apart from RETRY_TIMES (throttle answers are expected).

@@ -52,7 +52,8 @@ class ApiAutoThrottle(AutoThrottle):
         crawler.signals.connect(self._answer, signal=signals.api_answer)
 
     def floor(self, key: str) -> float:
-        """A slot's minimum delay: its ``DOWNLOAD_SLOTS`` delay (``1/QPS``), at least ``DOWNLOAD_DELAY``."""
+        """A slot's minimum delay: its ``DOWNLOAD_SLOTS`` delay (``1/QPS``), at least
+        ``DOWNLOAD_DELAY``."""
         per_slot = self.crawler.engine.downloader.per_slot_settings.get(key, {})
         return max(float(per_slot.get("delay", self.mindelay)), self.mindelay)
 
@@ -67,17 +68,29 @@ class ApiAutoThrottle(AutoThrottle):
         """A successful API answer: AutoThrottle's policy, above this slot's own floor."""
         key, slot = self._get_slot(request, self.crawler.spider)
         latency = request.meta.get("download_latency")
-        if key is None or slot is None or latency is None or request.meta.get("autothrottle_dont_adjust_delay"):
+        if (
+            key is None
+            or slot is None
+            or latency is None
+            or request.meta.get("autothrottle_dont_adjust_delay")
+        ):
             return
         old = slot.delay
-        # 1. the stock policy: towards latency / AUTOTHROTTLE_TARGET_CONCURRENCY (floored at DOWNLOAD_DELAY)
+        # 1. the stock policy: towards latency / AUTOTHROTTLE_TARGET_CONCURRENCY, floored at
+        #    DOWNLOAD_DELAY
         self._adjust_delay(slot, latency, response)
         # 2. never below the API's own limit
         slot.delay = max(slot.delay, self.floor(key))
         # 3. a delay change must not shorten a hold the provider asked for
         self._keep_hold(key, slot)
         if self.debug:
-            logger.info("slot %s: delay %.3f s (%+.3f), latency %.3f s", key, slot.delay, slot.delay - old, latency)
+            logger.info(
+                "slot %s: delay %.3f s (%+.3f), latency %.3f s",
+                key,
+                slot.delay,
+                slot.delay - old,
+                latency,
+            )
 
     def _backoff(self, request: Request, error: ApiError, factor: float | None = None) -> None:
         key, slot = self._get_slot(request, self.crawler.spider)
@@ -85,7 +98,9 @@ class ApiAutoThrottle(AutoThrottle):
             return
         floor = self.floor(key)
         # 1. slow the slot down: never below its floor, never above the max delay
-        slot.delay = min(max(slot.delay, floor) * (factor or self.factor), max(self.maxdelay, floor))
+        slot.delay = min(
+            max(slot.delay, floor) * (factor or self.factor), max(self.maxdelay, floor)
+        )
         # 2. if the provider said how long to wait, hold every request of the slot that long
         if error.retry_after:
             until = time.monotonic() + error.retry_after
@@ -94,7 +109,11 @@ class ApiAutoThrottle(AutoThrottle):
         self._keep_hold(key, slot)
         self.crawler.stats.inc_value(f"harvester/throttle/{error.api}/backoff")
         logger.info(
-            "%s: %s — slot %s delay now %.3f s%s", error.api, error.code, key, slot.delay,
+            "%s: %s — slot %s delay now %.3f s%s",
+            error.api,
+            error.code,
+            key,
+            slot.delay,
             f", held {error.retry_after:.1f} s" if error.retry_after else "",
         )
 

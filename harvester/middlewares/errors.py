@@ -52,9 +52,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FATAL_HINTS = {
-    ErrorClass.AUTH: "check the API's credentials (access key / secret / token) and that they are active",
-    ErrorClass.CLOCK: "the local clock is too far from the server's: fix the clock (NTP) and run again",
-    ErrorClass.QUOTA: "the call quota is exhausted or the API is not granted: top up or request access, then run again",
+    ErrorClass.AUTH: (
+        "check the API's credentials (access key / secret / token) and that they are active"
+    ),
+    ErrorClass.CLOCK: (
+        "the local clock is too far from the server's: fix the clock (NTP) and run again"
+    ),
+    ErrorClass.QUOTA: (
+        "the call quota is exhausted or the API is not granted: top up or request access, "
+        "then run again"
+    ),
 }
 #: Meta key counting the throttle retries of a request (``retry_times`` counts the others).
 THROTTLE_RETRIES = "harvester_throttle_retries"
@@ -94,7 +101,11 @@ def get_throttle_retry_request(
     probe = request.copy()
     probe.meta["retry_times"] = request.meta.get(THROTTLE_RETRIES, 0)
     retry = get_retry_request(
-        probe, spider=spider, reason=reason, max_retry_times=max_retry_times, stats_base_key=stats_base_key
+        probe,
+        spider=spider,
+        reason=reason,
+        max_retry_times=max_retry_times,
+        stats_base_key=stats_base_key,
     )
     if retry is not None:
         retry.meta[THROTTLE_RETRIES] = retry.meta["retry_times"]
@@ -120,18 +131,27 @@ class ApiErrorMiddleware:
         if not name:
             return response
         provider = get_provider(name)
-        headers = {k.decode().lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        headers = {
+            k.decode().lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
+        }
         stats = self.crawler.stats
         try:
             data = provider.check_response(response.status, headers, response.body)
         except ApiError as error:
             stats.inc_value(f"harvester/api/{name}/{error.error_class.value}")
-            if error.retry_after is None and error.error_class in (ErrorClass.RATE_LIMITED, ErrorClass.RETRYABLE):
+            if error.retry_after is None and error.error_class in (
+                ErrorClass.RATE_LIMITED,
+                ErrorClass.RETRYABLE,
+            ):
                 # providers that do not read Retry-After themselves still get it honoured
-                error = dataclasses.replace(error, retry_after=retry_after_seconds(headers.get("retry-after")))
+                error = dataclasses.replace(
+                    error, retry_after=retry_after_seconds(headers.get("retry-after"))
+                )
             return self._on_error(request, response, error)
         stats.inc_value(f"harvester/api/{name}/ok")
-        self.crawler.signals.send_catch_log(signal=signals.api_answer, request=request, response=response)
+        self.crawler.signals.send_catch_log(
+            signal=signals.api_answer, request=request, response=response
+        )
         request.meta["harvester_data"] = data
         return response
 
@@ -151,7 +171,9 @@ class ApiErrorMiddleware:
             throttled = error.error_class is ErrorClass.RATE_LIMITED
             # back the API's slot off first, so that the retry waits (and is re-signed when sent)
             self.crawler.signals.send_catch_log(
-                signal=signals.api_backoff, request=request, error=error,
+                signal=signals.api_backoff,
+                request=request,
+                error=error,
                 factor=None if throttled else self.retry_backoff,
             )
             retry = self._retry(request, error, throttled)
@@ -168,11 +190,17 @@ class ApiErrorMiddleware:
         reason = f"{error.api}:{error.code}"
         if throttled:
             return get_throttle_retry_request(
-                request, spider=self.crawler.spider, reason=reason,
-                max_retry_times=self.throttle_retry_times, stats_base_key=f"harvester/throttle_retry/{error.api}",
+                request,
+                spider=self.crawler.spider,
+                reason=reason,
+                max_retry_times=self.throttle_retry_times,
+                stats_base_key=f"harvester/throttle_retry/{error.api}",
             )
         return get_retry_request(
-            request, spider=self.crawler.spider, reason=reason, stats_base_key=f"harvester/retry/{error.api}"
+            request,
+            spider=self.crawler.spider,
+            reason=reason,
+            stats_base_key=f"harvester/retry/{error.api}",
         )
 
     def _close(self, error: ApiError) -> None:

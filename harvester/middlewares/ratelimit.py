@@ -10,10 +10,12 @@ id, app key, token), given as is or as its id — a hash logged at first use. Sl
 names and logs only carry the id, never the credential.
 
 The floors are registered in the downloader's ``DOWNLOAD_SLOTS`` table (an entry
-set there by the user wins), which :class:`harvester.extensions.throttle.ApiAutoThrottle`
-reads as each slot's minimum. The middleware must run before the downloader
-picks the slot (any ``process_request`` position does: the downloader reads
-``meta["download_slot"]`` after all of them).
+set there by the user wins): :class:`harvester.pacing.PacedDownloader` keeps the
+slots on schedule despite a busy reactor (``HARVESTER_RATE_LIMIT_CATCH_UP``), and
+:class:`harvester.extensions.throttle.ApiAutoThrottle` reads them as each slot's
+minimum. The middleware must run before the downloader picks the slot (any
+``process_request`` position does: the downloader reads ``meta["download_slot"]``
+after all of them).
 """
 
 from __future__ import annotations
@@ -58,14 +60,18 @@ def check_limits(limits: dict[str, Any], known: set[str]) -> None:
     for key, value in limits.items():
         api = str(key).partition(":")[0]
         if api not in known:
-            raise ValueError(f"HARVESTER_RATE_LIMITS: unknown API {api!r} in {key!r}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"HARVESTER_RATE_LIMITS: unknown API {api!r} in {key!r}; "
+                f"known: {', '.join(sorted(known))}"
+            )
         if float(value) <= 0:
             raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {value}")
 
 
-def slot_settings(qps: float, concurrency: int) -> dict[str, Any]:
-    """``DOWNLOAD_SLOTS`` entry of an API slot: one call per ``1/qps`` s, no jitter."""
-    return {"delay": 1.0 / qps, "concurrency": concurrency, "jitter": 0}
+def slot_settings(qps: float, concurrency: int, catch_up: float = 0.0) -> dict[str, Any]:
+    """``DOWNLOAD_SLOTS`` entry of an API slot: one call per ``1/qps`` s, no jitter; a send
+    up to *catch_up* × that interval late keeps the schedule (:mod:`harvester.pacing`)."""
+    return {"delay": 1.0 / qps, "concurrency": concurrency, "jitter": 0, "catch_up": catch_up / qps}
 
 
 class ApiSlotMiddleware:
@@ -77,6 +83,11 @@ class ApiSlotMiddleware:
         self.limits: dict[str, Any] = settings.getdict("HARVESTER_RATE_LIMITS")
         check_limits(self.limits, {provider.NAME for provider in all_providers()})
         self.concurrency = settings.getint("HARVESTER_API_SLOT_CONCURRENCY")
+        self.catch_up = settings.getfloat("HARVESTER_RATE_LIMIT_CATCH_UP")
+        if not 0 <= self.catch_up < 1:
+            raise ValueError(
+                f"HARVESTER_RATE_LIMIT_CATCH_UP must be in [0, 1), got {self.catch_up}"
+            )
         self._slots: dict[str, str] = {}
 
     @classmethod
@@ -84,14 +95,17 @@ class ApiSlotMiddleware:
         return cls(crawler)
 
     def slot_for(self, api: str) -> str:
-        """The slot key of *api* (``<api>:<credential id>``), registered with its floor at first use."""
+        """The slot key of *api* (``<api>:<credential id>``), registered with its floor
+        at first use."""
         if api not in self._slots:
             provider = get_provider(api)
             value = setting_or_env(self.crawler.settings, provider.CREDENTIAL_SETTINGS[0]) or ""
             credential = credential_id(value)
             qps = resolve_qps(self.limits, api, [value, credential], provider.DEFAULT_QPS)
             key = f"{api}:{credential}"
-            self.crawler.engine.downloader.per_slot_settings.setdefault(key, slot_settings(qps, self.concurrency))
+            self.crawler.engine.downloader.per_slot_settings.setdefault(
+                key, slot_settings(qps, self.concurrency, self.catch_up)
+            )
             logger.info("API %s (credential %s): at most %.3g requests/s", api, credential, qps)
             self.crawler.stats.set_value(f"harvester/ratelimit/{api}/qps", qps)
             self._slots[api] = key

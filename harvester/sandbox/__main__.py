@@ -14,23 +14,38 @@ from harvester.sandbox.server import SandboxConfig, SandboxServer, build_app
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m harvester.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8960, help="port; 0 picks a free one (default 8960)")
+    parser.add_argument(
+        "--port", type=int, default=8960, help="port; 0 picks a free one (default 8960)"
+    )
     parser.add_argument("--seed", type=int, default=1688, help="catalog seed (default 1688)")
     parser.add_argument(
-        "--stores", default=None,
+        "--stores",
+        default=None,
         help="comma-separated store sizes, e.g. 0,7,275,50000 (default: 0,1,7,275,2600,6000)",
     )
-    parser.add_argument("--max-page-size", type=int, default=50, help="server cap on pageSize (default 50)")
-    parser.add_argument("--search-window", type=int, default=2000, help="offers one store query can reach (default 2000)")
     parser.add_argument(
-        "--rate-limit", action="append", default=[], metavar="API[=QPS]",
-        help="enforce a per-credential QPS limit on an API (default: its documented DEFAULT_QPS), "
-             "answered with the API's own throttle error (repeatable)",
+        "--max-page-size", type=int, default=50, help="server cap on pageSize (default 50)"
     )
     parser.add_argument(
-        "--rate-limit-burst", type=int, default=2,
+        "--search-window",
+        type=int,
+        default=2000,
+        help="offers one store query can reach (default 2000)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="API[=QPS]",
+        help="enforce a per-credential QPS limit on an API (default: its documented DEFAULT_QPS), "
+        "answered with the API's own throttle error (repeatable)",
+    )
+    parser.add_argument(
+        "--rate-limit-burst",
+        type=int,
+        default=2,
         help="calls allowed back to back under each limit (token bucket size, default 2; "
-             "arrivals up to 10%% of one interval early also pass: see harvester/sandbox/ratelimit.py)",
+        "arrivals up to 10%% of one interval early also pass: see harvester/sandbox/ratelimit.py)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
@@ -57,7 +72,10 @@ def parse_rate_limits(specs: list[str]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s sandbox %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s sandbox %(message)s",
+    )
     try:
         rate_limits = parse_rate_limits(args.rate_limit)
         if args.rate_limit_burst < 1:
@@ -74,7 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = SandboxServer(build_app(config), args.host, args.port)
     # One JSON line on stdout so that scripts (and tests) can read the address.
-    print(json.dumps({"sandbox": server.base_url, "stores": len(server.app.catalog.stores)}), flush=True)
+    print(
+        json.dumps({"sandbox": server.base_url, "stores": len(server.app.catalog.stores)}),
+        flush=True,
+    )
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -111,9 +111,9 @@ class SandboxApp:
             status = 405 if request.path in known else 404
             return SandboxResponse(status, {"error": f"no route for {request.method} {request.path}"})
         api, handler = entry
-        self.count(f"{api}/calls")
         now = time.time()
-        with self.lock:
+        with self.lock:  # one lock: a stats snapshot sees a call's count and time together
+            self.stats[f"{api}/calls"] += 1
             self.first_call.setdefault(api, now)
             self.last_call[api] = now
         credential_of = self.credential_of.get(api)

@@ -1,4 +1,4 @@
-"""Rate limits, back-off and error semantics against a sandbox that enforces limits (no timing asserts)."""
+"""Rate limits, back-off and error semantics against a sandbox enforcing limits (no timing)."""
 
 from __future__ import annotations
 
@@ -28,17 +28,27 @@ def workload(sandbox: Sandbox, api: str, calls: int) -> tuple[str, dict[str, str
         return "taobao_items", {"item_ids": ",".join(ids)}, {"HARVESTER_ALIYUN_BATCH_SIZE": 2}
     if api == "aliexpress":
         ids = sandbox.get("/_sandbox/aliexpress_products")["productIds"][: 2 * calls]
-        return "aliexpress_items", {"product_ids": ",".join(ids)}, {"HARVESTER_ALIEXPRESS_BATCH_SIZE": 2}
+        return (
+            "aliexpress_items",
+            {"product_ids": ",".join(ids)},
+            {"HARVESTER_ALIEXPRESS_BATCH_SIZE": 2},
+        )
     store = next(s for s in sandbox.stores() if s["totalRecords"] >= calls)
-    offers = sandbox.get(f"/_sandbox/offers?sellerOpenId={store['sellerOpenId']}")["offerIds"][:calls]
-    return "vvtool_detail", {"shop_id": store["loginId"], "product_ids": ",".join(map(str, offers))}, {}
+    offers = sandbox.get(f"/_sandbox/offers?sellerOpenId={store['sellerOpenId']}")["offerIds"][
+        :calls
+    ]
+    return (
+        "vvtool_detail",
+        {"shop_id": store["loginId"], "product_ids": ",".join(map(str, offers))},
+        {},
+    )
 
 
 def products(api: str, calls: int) -> int:
     return calls if api == "vvtool" else 2 * calls
 
 
-# --------------------------------------------------------------------------- staying inside the limit
+# ------------------------------------------------------------------ staying inside the limit
 
 
 def test_crawl_under_the_limit_is_never_throttled(sandbox_factory, run_crawl, db_url):
@@ -46,8 +56,12 @@ def test_crawl_under_the_limit_is_never_throttled(sandbox_factory, run_crawl, db
     # must not depend on this machine's scheduling)
     sandbox = sandbox_factory("--rate-limit", "pandapon=20", "--stores", "0,900")
     seller = sandbox.store(900)
-    result = run_crawl("store", sandbox, args={"seller_open_id": seller, "page_size": "20"},
-                       settings={"HARVESTER_RATE_LIMITS": {"pandapon": 18}})
+    result = run_crawl(
+        "store",
+        sandbox,
+        args={"seller_open_id": seller, "page_size": "20"},
+        settings={"HARVESTER_RATE_LIMITS": {"pandapon": 18}},
+    )
     assert result.returncode == 0, result.log[-2000:]
     stats = sandbox.get("/_sandbox/stats")["stats"]
     assert stats["pandapon/calls"] == 45
@@ -59,7 +73,9 @@ def test_crawl_under_the_limit_is_never_throttled(sandbox_factory, run_crawl, db
 def test_other_apis_under_the_limit_are_never_throttled(api, sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory("--rate-limit", f"{api}=20")
     spider, args, settings = workload(sandbox, api, 40)
-    result = run_crawl(spider, sandbox, args=args, settings={**settings, "HARVESTER_RATE_LIMITS": {api: 18}})
+    result = run_crawl(
+        spider, sandbox, args=args, settings={**settings, "HARVESTER_RATE_LIMITS": {api: 18}}
+    )
     assert result.returncode == 0, result.log[-2000:]
     stats = sandbox.get("/_sandbox/stats")["stats"]
     assert stats[f"{api}/calls"] == 40
@@ -71,10 +87,16 @@ def test_other_apis_under_the_limit_are_never_throttled(api, sandbox_factory, ru
 # --------------------------------------------------------------------------- throttle answers
 
 
-def test_client_faster_than_the_limit_is_throttled_backs_off_and_loses_nothing(sandbox_factory, run_crawl, db_url):
+def test_client_faster_than_the_limit_is_throttled_backs_off_and_loses_nothing(
+    sandbox_factory, run_crawl, db_url
+):
     sandbox = sandbox_factory("--rate-limit", "pandapon=20", "--stores", "0,400")
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(400), "page_size": "20"},
-                       settings={"HARVESTER_RATE_LIMITS": {"pandapon": 200}})
+    result = run_crawl(
+        "store",
+        sandbox,
+        args={"seller_open_id": sandbox.store(400), "page_size": "20"},
+        settings={"HARVESTER_RATE_LIMITS": {"pandapon": 200}},
+    )
     assert result.stats["finish_reason"] == "finished"
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/throttled"] > 0
     assert result.stats["harvester/api/pandapon/rate_limited"] > 0
@@ -84,12 +106,16 @@ def test_client_faster_than_the_limit_is_throttled_backs_off_and_loses_nothing(s
 
 
 @pytest.mark.parametrize("api", OTHER_APIS)
-def test_other_apis_own_throttle_answers_back_off_and_lose_nothing(api, sandbox_factory, run_crawl, db_url):
+def test_other_apis_own_throttle_answers_back_off_and_lose_nothing(
+    api, sandbox_factory, run_crawl, db_url
+):
     # each sandbox API answers over-limit calls as its provider does: aliyun Throttling.User
     # (HTTP 400), vv-tool HTTP 429 code 101, AliExpress code 7 with a 1 s ban
     sandbox = sandbox_factory("--rate-limit", f"{api}=20", "--rate-limit-burst", "1")
     spider, args, settings = workload(sandbox, api, 10)
-    result = run_crawl(spider, sandbox, args=args, settings={**settings, "HARVESTER_RATE_LIMITS": {api: 40}})
+    result = run_crawl(
+        spider, sandbox, args=args, settings={**settings, "HARVESTER_RATE_LIMITS": {api: 40}}
+    )
     assert result.stats["finish_reason"] == "finished", result.log[-2000:]
     throttled = sandbox.get("/_sandbox/stats")["stats"][f"{api}/throttled"]
     assert throttled > 0
@@ -113,10 +139,14 @@ def test_http_429_with_retry_after_delays_the_slot_and_succeeds(sandbox_factory,
     assert rows(db_url, "select count(*) from products") == [(7,)]
 
 
-def test_in_body_throttle_code_backs_off_and_does_not_use_up_ordinary_retries(sandbox_factory, run_crawl, db_url):
+def test_in_body_throttle_code_backs_off_and_does_not_use_up_ordinary_retries(
+    sandbox_factory, run_crawl, db_url
+):
     sandbox = sandbox_factory()
     sandbox.fault("pandapon", "error", code="429", count=3)  # "request too frequent" in an HTTP 200
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(275)}, settings={"RETRY_TIMES": 1})
+    result = run_crawl(
+        "store", sandbox, args={"seller_open_id": sandbox.store(275)}, settings={"RETRY_TIMES": 1}
+    )
     assert result.stats["finish_reason"] == "finished"
     assert result.stats["harvester/api/pandapon/rate_limited"] == 3
     assert result.stats["harvester/throttle/pandapon/backoff"] == 3
@@ -127,11 +157,15 @@ def test_in_body_throttle_code_backs_off_and_does_not_use_up_ordinary_retries(sa
 def test_throttle_retries_have_their_own_cap(sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory()
     sandbox.fault("pandapon", "error", code="429", count=10)
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)},
-                       settings={"HARVESTER_RATE_LIMIT_RETRY_TIMES": 2})
+    result = run_crawl(
+        "store",
+        sandbox,
+        args={"seller_open_id": sandbox.store(7)},
+        settings={"HARVESTER_RATE_LIMIT_RETRY_TIMES": 2},
+    )
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] == 3  # 1 + 2 retries
     assert result.stats["harvester/throttle_retry/pandapon/max_reached"] == 1
-    (reason,), = rows(db_url, "select reason from dead_letters")
+    ((reason,),) = rows(db_url, "select reason from dead_letters")
     assert "rate_limited" in reason
 
 
@@ -141,36 +175,44 @@ def test_throttle_retries_have_their_own_cap(sandbox_factory, run_crawl, db_url)
 def test_5xx_is_retried_then_dead_lettered_after_the_cap(sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory()
     sandbox.fault("pandapon", "http500", count=10)
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)}, settings={"RETRY_TIMES": 2})
+    result = run_crawl(
+        "store", sandbox, args={"seller_open_id": sandbox.store(7)}, settings={"RETRY_TIMES": 2}
+    )
     assert result.stats["finish_reason"] == "finished"
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] == 3  # 1 + 2 retries
     assert result.stats["harvester/api/pandapon/retryable"] == 3
     assert result.stats["harvester/throttle/pandapon/backoff"] == 3
-    (reason, status), = rows(db_url, "select reason, http_status from dead_letters")
+    ((reason, status),) = rows(db_url, "select reason, http_status from dead_letters")
     assert status == 500 and "retryable" in reason
 
 
 def test_dropped_connection_is_retried_then_dead_lettered(sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory()
     sandbox.fault("pandapon", "drop", count=10)
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)}, settings={"RETRY_TIMES": 1})
+    result = run_crawl(
+        "store", sandbox, args={"seller_open_id": sandbox.store(7)}, settings={"RETRY_TIMES": 1}
+    )
     assert result.stats["finish_reason"] == "finished"
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] == 2  # 1 + 1 retry
     assert result.stats["harvester/api/pandapon/network_error"] == 2
     assert result.stats["harvester/throttle/pandapon/backoff"] == 2
-    (kind, reason), = rows(db_url, "select kind, reason from dead_letters")
+    ((kind, reason),) = rows(db_url, "select kind, reason from dead_letters")
     assert kind == "request" and reason
 
 
 def test_timeout_is_retried_then_dead_lettered(sandbox_factory, run_crawl, db_url):
     sandbox = sandbox_factory()
     sandbox.fault("pandapon", "slow", delay=3, count=10)
-    result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)},
-                       settings={"RETRY_TIMES": 1, "DOWNLOAD_TIMEOUT": 1})
+    result = run_crawl(
+        "store",
+        sandbox,
+        args={"seller_open_id": sandbox.store(7)},
+        settings={"RETRY_TIMES": 1, "DOWNLOAD_TIMEOUT": 1},
+    )
     assert result.stats["finish_reason"] == "finished"
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] == 2
     assert result.stats["harvester/api/pandapon/network_error"] == 2
-    (kind, reason), = rows(db_url, "select kind, reason from dead_letters")
+    ((kind, reason),) = rows(db_url, "select kind, reason from dead_letters")
     assert kind == "request" and "Timeout" in reason
 
 
@@ -180,23 +222,38 @@ def test_permanent_error_is_not_retried(sandbox_factory, run_crawl, db_url):
     result = run_crawl("store", sandbox, args={"seller_open_id": sandbox.store(7)})
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] == 1
     assert result.stats["harvester/api/pandapon/permanent"] == 1
-    assert "retry/count" not in result.stats and "harvester/retry/pandapon/count" not in result.stats
+    assert (
+        "retry/count" not in result.stats and "harvester/retry/pandapon/count" not in result.stats
+    )
     assert rows(db_url, "select count(*) from dead_letters") == [(1,)]
 
 
-@pytest.mark.parametrize(("code", "message", "reason", "hint"), [
-    ("401", None, "pandapon_auth", "check the API's credentials"),
-    ("460", "call quota exhausted, please top up", "pandapon_quota", "the call quota is exhausted"),
-])
-def test_auth_and_quota_stop_the_crawl_without_a_retry_storm(code, message, reason, hint, sandbox_factory,
-                                                            run_crawl, db_url):
+@pytest.mark.parametrize(
+    ("code", "message", "reason", "hint"),
+    [
+        ("401", None, "pandapon_auth", "check the API's credentials"),
+        (
+            "460",
+            "call quota exhausted, please top up",
+            "pandapon_quota",
+            "the call quota is exhausted",
+        ),
+    ],
+)
+def test_auth_and_quota_stop_the_crawl_without_a_retry_storm(
+    code, message, reason, hint, sandbox_factory, run_crawl, db_url
+):
     sandbox = sandbox_factory()
     stores = [s["sellerOpenId"] for s in sandbox.stores() if s["totalRecords"]]
-    sandbox.fault("pandapon", "error", code=code, count=100, **({"message": message} if message else {}))
+    sandbox.fault(
+        "pandapon", "error", code=code, count=100, **({"message": message} if message else {})
+    )
     result = run_crawl("store", sandbox, args={"seller_open_ids": ",".join(stores)})
     assert result.stats["finish_reason"] == reason
     assert hint in result.log and "Stopping the crawl" in result.log
     # one call per store at most (the first pages, some already in flight), none retried
     assert sandbox.get("/_sandbox/stats")["stats"]["pandapon/calls"] <= len(stores)
-    assert "retry/count" not in result.stats and "harvester/retry/pandapon/count" not in result.stats
+    assert (
+        "retry/count" not in result.stats and "harvester/retry/pandapon/count" not in result.stats
+    )
     assert rows(db_url, "select count(*) from products") == [(0,)]

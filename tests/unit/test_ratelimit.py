@@ -1,21 +1,16 @@
-"""Slot and limit resolution, the back-off policy, throttle retries and the sandbox limiter (no reactor)."""
+"""Slot and limit resolution, throttle retries and error classes, the sandbox limiter."""
 
 from __future__ import annotations
 
-import time
 from email.utils import formatdate
 from typing import Any
 
 import pytest
 import scrapy
-from scrapy.core.downloader import Slot
-from scrapy.http import JsonRequest, Response, TextResponse
-from scrapy.utils.test import get_crawler
+from scrapy.http import JsonRequest, TextResponse
 
-from harvester import settings as project_settings
 from harvester import signals
-from harvester.apis.base import ApiError, ErrorClass
-from harvester.extensions.throttle import ApiAutoThrottle
+from harvester.apis.base import ErrorClass
 from harvester.middlewares.errors import (
     THROTTLE_RETRIES,
     ApiErrorMiddleware,
@@ -30,36 +25,7 @@ from harvester.middlewares.ratelimit import (
 )
 from harvester.sandbox.__main__ import parse_rate_limits
 from harvester.sandbox.ratelimit import Limit, RateLimiter
-
-PROJECT = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
-
-
-class FakeDownloader:
-    def __init__(self) -> None:
-        self.per_slot_settings: dict[str, dict[str, Any]] = {}
-        self.slots: dict[str, Slot] = {}
-        self._delay = 0.0
-
-
-class FakeEngine:
-    def __init__(self) -> None:
-        self.downloader = FakeDownloader()
-        self.closed: list[str] = []
-
-    async def close_spider_async(self, reason: str) -> None:
-        self.closed.append(reason)
-
-
-def make_crawler(**settings: Any) -> scrapy.crawler.Crawler:
-    crawler = get_crawler(settings_dict={**PROJECT, **settings})
-    crawler.engine = FakeEngine()
-    crawler.spider = scrapy.Spider.from_crawler(crawler, name="test")
-    return crawler
-
-
-def api_request(api: str = "pandapon", **meta: Any) -> JsonRequest:
-    return JsonRequest("http://sandbox/x", data={}, meta={"harvester_api": api, **meta})
-
+from tests.unit.crawler_stub import api_request, make_crawler
 
 # --------------------------------------------------------------------------- limits and slots
 
@@ -67,7 +33,9 @@ def api_request(api: str = "pandapon", **meta: Any) -> JsonRequest:
 def test_resolve_qps_prefers_credential_then_api_then_default():
     limits = {"aliyun": 3, "aliyun:abc": 1.5, "aliyun:LTAI-key": 2}
     assert resolve_qps(limits, "aliyun", ["other", "abc"], 5.0) == 1.5  # by credential id
-    assert resolve_qps(limits, "aliyun", ["LTAI-key", "abc"], 5.0) == 2.0  # by the credential itself
+    assert (
+        resolve_qps(limits, "aliyun", ["LTAI-key", "abc"], 5.0) == 2.0
+    )  # by the credential itself
     assert resolve_qps(limits, "aliyun", ["other", "x"], 5.0) == 3.0
     assert resolve_qps(limits, "vvtool", ["x"], 10.0) == 10.0
     with pytest.raises(ValueError, match="positive"):
@@ -91,17 +59,26 @@ def test_credential_id_hides_the_credential():
 
 
 def test_slot_per_api_and_credential_with_floor_delay_and_no_jitter():
-    crawler = make_crawler(HARVESTER_RATE_LIMITS={"pandapon": 4}, PANDAPON_ACCESS_KEY="k1", VVTOOL_TOKEN="t1")
+    crawler = make_crawler(
+        HARVESTER_RATE_LIMITS={"pandapon": 4}, PANDAPON_ACCESS_KEY="k1", VVTOOL_TOKEN="t1"
+    )
     middleware = ApiSlotMiddleware.from_crawler(crawler)
     request = api_request()
     middleware.process_request(request)
     slot = request.meta["download_slot"]
     assert slot == f"pandapon:{credential_id('k1')}"
     per_slot = crawler.engine.downloader.per_slot_settings
-    assert per_slot[slot] == {"delay": 0.25, "concurrency": 8, "jitter": 0}
+    assert per_slot[slot] == {
+        "delay": 0.25,
+        "concurrency": 8,
+        "jitter": 0,
+        "catch_up": pytest.approx(0.025),
+    }
     other = api_request("vvtool")
     middleware.process_request(other)
-    assert per_slot[other.meta["download_slot"]]["delay"] == pytest.approx(1 / 10)  # vvtool's DEFAULT_QPS
+    assert per_slot[other.meta["download_slot"]]["delay"] == pytest.approx(
+        1 / 10
+    )  # vvtool's DEFAULT_QPS
     assert "t1" not in other.meta["download_slot"]
     plain = JsonRequest("http://h/x", data={})
     middleware.process_request(plain)
@@ -118,93 +95,9 @@ def test_every_provider_gets_a_slot_at_its_documented_limit():
     for provider in providers:
         key = middleware.slot_for(provider.NAME)
         assert key.startswith(f"{provider.NAME}:")
-        assert crawler.engine.downloader.per_slot_settings[key]["delay"] == pytest.approx(1 / provider.DEFAULT_QPS)
-
-
-# --------------------------------------------------------------------------- back-off policy
-
-
-def throttle_with_slot(delay_floor: float = 0.1, delay: float | None = None, **settings: Any):
-    crawler = make_crawler(AUTOTHROTTLE_MAX_DELAY=5.0, DOWNLOAD_DELAY=0.0, **settings)
-    extension = ApiAutoThrottle.from_crawler(crawler)
-    extension._spider_opened(crawler.spider)
-    downloader = crawler.engine.downloader
-    downloader.per_slot_settings["pandapon:k"] = {"delay": delay_floor, "concurrency": 8, "jitter": 0}
-    slot = downloader.slots["pandapon:k"] = Slot(8, delay if delay is not None else delay_floor, 0)
-    return crawler, extension, slot
-
-
-def answer(crawler, latency: float) -> None:
-    request = api_request(download_slot="pandapon:k", download_latency=latency)
-    response = Response("http://sandbox/x", status=200, request=request)
-    crawler.signals.send_catch_log(signal=signals.api_answer, request=request, response=response)
-
-
-def backoff(crawler, retry_after: float | None = None, factor: float | None = None) -> None:
-    error = ApiError("pandapon", ErrorClass.RATE_LIMITED, "429", "too frequent", retry_after)
-    crawler.signals.send_catch_log(
-        signal=signals.api_backoff, request=api_request(download_slot="pandapon:k"), error=error, factor=factor
-    )
-
-
-def next_send_in(slot: Slot) -> float:
-    """Seconds until the downloader would send the slot's next request (its own formula)."""
-    return slot.download_delay() - time.monotonic() + slot.lastseen
-
-
-def test_answers_adapt_above_the_floor_and_never_below():
-    crawler, _, slot = throttle_with_slot(delay_floor=0.1)
-    answer(crawler, latency=0.001)  # fast answers: the stock policy would go to ~0
-    assert slot.delay == pytest.approx(0.1)
-    answer(crawler, latency=4.0)  # a slow API: latency / target concurrency (8) = 0.5 s
-    assert slot.delay == pytest.approx(0.5)
-
-
-def test_backoff_multiplies_the_delay_up_to_the_max_and_recovers_to_the_floor():
-    crawler, _, slot = throttle_with_slot(delay_floor=0.1)
-    backoff(crawler)
-    assert slot.delay == pytest.approx(0.2)
-    backoff(crawler, factor=1.5)
-    assert slot.delay == pytest.approx(0.3)
-    for _ in range(10):
-        backoff(crawler)
-    assert slot.delay == pytest.approx(5.0)  # AUTOTHROTTLE_MAX_DELAY
-    assert crawler.stats.get_value("harvester/throttle/pandapon/backoff") == 12
-    for _ in range(20):
-        answer(crawler, latency=0.001)
-    assert slot.delay == pytest.approx(0.1)
-
-
-def test_backoff_starts_from_the_floor_even_if_the_slot_was_below_it():
-    crawler, _, slot = throttle_with_slot(delay_floor=0.1, delay=0.0)
-    backoff(crawler)
-    assert slot.delay == pytest.approx(0.2)
-
-
-def test_retry_after_holds_the_slot_even_when_answers_lower_the_delay():
-    crawler, _, slot = throttle_with_slot(delay_floor=0.1)
-    slot.lastseen = time.monotonic()
-    backoff(crawler, retry_after=3.0)
-    assert next_send_in(slot) == pytest.approx(3.0, abs=0.05)
-    answer(crawler, latency=0.001)  # an answer already in flight succeeds: the delay drops...
-    assert slot.delay < 0.2
-    assert next_send_in(slot) == pytest.approx(3.0, abs=0.05)  # ...the hold does not
-    assert crawler.stats.get_value("harvester/throttle/pandapon/held") == 1
-
-
-def test_non_api_slots_keep_the_stock_floor():
-    crawler, extension, slot = throttle_with_slot(delay_floor=0.1)
-    answer(crawler, latency=0.001)
-    web = Slot(8, 1.0, 0)
-    crawler.engine.downloader.slots["example.com"] = web
-    request = scrapy.Request("http://example.com", meta={"download_slot": "example.com", "download_latency": 0.001})
-    for _ in range(20):
-        extension._response_downloaded(Response("http://example.com", request=request), request, crawler.spider)
-    assert web.delay < 0.01  # DOWNLOAD_DELAY (0) is its floor, not the API's 0.1
-    api = api_request(download_slot="pandapon:k", download_latency=0.001)
-    slot.delay = 1.0
-    extension._response_downloaded(Response("http://sandbox/x", status=429, request=api), api, crawler.spider)
-    assert slot.delay == 1.0  # API answers are judged by the error middleware, not by status
+        assert crawler.engine.downloader.per_slot_settings[key]["delay"] == pytest.approx(
+            1 / provider.DEFAULT_QPS
+        )
 
 
 # --------------------------------------------------------------------------- error middleware
@@ -213,21 +106,31 @@ def test_non_api_slots_keep_the_stock_floor():
 def test_throttle_retries_are_counted_apart_from_ordinary_retries():
     crawler = make_crawler(RETRY_TIMES=2)
     request = api_request(retry_times=2)  # ordinary retries used up
-    retry = get_throttle_retry_request(request, spider=crawler.spider, reason="429", max_retry_times=3,
-                                       stats_base_key="t")
-    assert retry is not None and retry.meta["retry_times"] == 2 and retry.meta[THROTTLE_RETRIES] == 1
+    retry = get_throttle_retry_request(
+        request, spider=crawler.spider, reason="429", max_retry_times=3, stats_base_key="t"
+    )
+    assert (
+        retry is not None and retry.meta["retry_times"] == 2 and retry.meta[THROTTLE_RETRIES] == 1
+    )
     for _ in range(2):
-        retry = get_throttle_retry_request(retry, spider=crawler.spider, reason="429", max_retry_times=3,
-                                           stats_base_key="t")
+        retry = get_throttle_retry_request(
+            retry, spider=crawler.spider, reason="429", max_retry_times=3, stats_base_key="t"
+        )
     assert retry is not None and retry.meta[THROTTLE_RETRIES] == 3
-    assert get_throttle_retry_request(retry, spider=crawler.spider, reason="429", max_retry_times=3,
-                                      stats_base_key="t") is None
+    assert (
+        get_throttle_retry_request(
+            retry, spider=crawler.spider, reason="429", max_retry_times=3, stats_base_key="t"
+        )
+        is None
+    )
     assert crawler.stats.get_value("t/count") == 3 and crawler.stats.get_value("t/max_reached") == 1
 
 
 def test_retry_after_header_in_seconds_or_as_a_date():
     assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds(formatdate(1000.0 + 30, usegmt=True), now=1000.0) == pytest.approx(30.0)
+    assert retry_after_seconds(formatdate(1000.0 + 30, usegmt=True), now=1000.0) == pytest.approx(
+        30.0
+    )
     assert retry_after_seconds(formatdate(1000.0 - 30, usegmt=True), now=1000.0) == 0.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
@@ -245,9 +148,14 @@ def test_in_body_throttle_answer_backs_off_and_retries_without_using_retry_times
     middleware = ApiErrorMiddleware.from_crawler(crawler)
     request = api_request()
     body = b'{"code": 429, "msg": "request too frequent", "data": null}'
-    retry = middleware.process_response(request, TextResponse("http://sandbox/x", body=body, request=request))
+    retry = middleware.process_response(
+        request, TextResponse("http://sandbox/x", body=body, request=request)
+    )
     assert isinstance(retry, scrapy.Request) and retry.meta[THROTTLE_RETRIES] == 1
-    assert backoffs[0]["error"].error_class is ErrorClass.RATE_LIMITED and backoffs[0]["factor"] is None
+    assert (
+        backoffs[0]["error"].error_class is ErrorClass.RATE_LIMITED
+        and backoffs[0]["factor"] is None
+    )
     assert crawler.stats.get_value("harvester/api/pandapon/rate_limited") == 1
 
 
@@ -256,8 +164,13 @@ def test_http_429_retry_after_is_honoured_even_if_the_provider_ignores_the_heade
     backoffs = recorded_backoffs(crawler)
     middleware = ApiErrorMiddleware.from_crawler(crawler)
     request = api_request("aliexpress")  # its check_response does not read Retry-After
-    response = TextResponse("http://sandbox/x", status=429, body=b'{"error": "too many"}',
-                            headers={"Retry-After": "4"}, request=request)
+    response = TextResponse(
+        "http://sandbox/x",
+        status=429,
+        body=b'{"error": "too many"}',
+        headers={"Retry-After": "4"},
+        request=request,
+    )
     assert isinstance(middleware.process_response(request, response), scrapy.Request)
     assert backoffs[0]["error"].retry_after == 4.0
 
