@@ -46,17 +46,21 @@ def bare(sandbox: Sandbox, seller: str, pages: int) -> dict[str, float]:
             "rss": stats.get("memusage/max", 0)}
 
 
-def project(sandbox: Sandbox, seller: str) -> dict[str, float]:
+def project(sandbox: Sandbox, seller: str, window: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**sandbox.client_environment(), "HARVESTER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}"}
         result = crawl("store", args={"seller_open_id": seller, "page_size": "50"}, env=env,
                        # the sandbox enforces no limit here: measure the pipeline, not the rate limiter
                        settings={"LOG_LEVEL": "ERROR", "HARVESTER_RATE_LIMITS_ENABLED": False,
-                                 "AUTOTHROTTLE_ENABLED": False}, timeout=900)
+                                 "AUTOTHROTTLE_ENABLED": False,
+                                 # the sandbox's search window (run below) holds the whole store:
+                                 # a straight page walk, the bare spider's very requests
+                                 "HARVESTER_PANDAPON_SEARCH_WINDOW": window}, timeout=900)
         assert result.returncode == 0, result.log[-2000:]
         (count,) = sqlite3.connect(Path(tmp) / "bench.sqlite").execute("select count(*) from products").fetchone()
     stats = result.stats
     assert count == stats["item_scraped_count"], (count, stats["item_scraped_count"])
+    assert stats.get("harvester/store/band_splits", 0) == 0, "the store walk split price bands"
     return {"items": stats["item_scraped_count"], "seconds": stats["elapsed_time_seconds"],
             "rss": stats.get("memusage/max", 0)}
 
@@ -145,7 +149,7 @@ def main(argv: list[str]) -> None:
         pages = -(-options.offers // 50)
         runs: dict[str, list[dict[str, float]]] = {"bare": [], "store": []}
         for attempt in range(options.repeat):
-            for name, run in (("bare", lambda: bare(sandbox, seller, pages)), ("store", lambda: project(sandbox, seller))):
+            for name, run in (("bare", lambda: bare(sandbox, seller, pages)), ("store", lambda: project(sandbox, seller, int(window)))):
                 row = run()
                 runs[name].append(row)
                 print(f"run {attempt + 1} {name:<6} {row['items']:>7.0f} items in {row['seconds']:6.2f} s = "

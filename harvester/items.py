@@ -8,14 +8,37 @@ cannot be parsed or validated become :class:`DeadLetter` items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _construct(cls: type[_T], *values: Any) -> _T:
+    return cls(*values)
+
+
+def _positional_pickle(cls: type[_T]) -> type[_T]:
+    """Pickle *cls* as its field values in order, rebuilt by one constructor call.
+
+    Items cross to the storage writer process in batches; the dataclass's own
+    ``__getstate__``/``__setstate__`` (a Python loop over ``fields()``) took a third
+    of that cost.
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+        return _construct, (cls, *values(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 
 @dataclass(slots=True)
@@ -34,6 +57,7 @@ class ApiRecord:
     fetched_at: datetime = field(default_factory=utcnow)
 
 
+@_positional_pickle
 @dataclass(slots=True)
 class Sku:
     """One stock-keeping unit of a product."""
@@ -54,6 +78,7 @@ class Sku:
     image_url: str | None = None
 
 
+@_positional_pickle
 @dataclass(slots=True)
 class PriceTier:
     """A quantity break: from ``start_quantity`` units on, each costs ``price``."""
@@ -64,6 +89,7 @@ class PriceTier:
     currency: str
 
 
+@_positional_pickle
 @dataclass(slots=True)
 class Product:
     """One product in the shared schema, whatever the source."""
@@ -127,6 +153,7 @@ class Product:
     fetched_at: datetime = field(default_factory=utcnow)
 
 
+@_positional_pickle
 @dataclass(slots=True)
 class RelatedEdge:
     """``source_product_id`` lists ``related_product_id`` at position ``rank`` (1-based)."""
@@ -138,6 +165,7 @@ class RelatedEdge:
     fetched_at: datetime = field(default_factory=utcnow)
 
 
+@_positional_pickle
 @dataclass(slots=True)
 class DeadLetter:
     """A response or record that could not be parsed or validated, kept for inspection."""

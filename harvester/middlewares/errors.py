@@ -4,7 +4,8 @@ For a request tagged ``meta["harvester_api"]`` the provider's ``check_response``
 reads the envelope:
 
 - success: the envelope's ``data`` is put in ``response.meta["harvester_data"]``
-  so the callback does not parse the body again;
+  so the callback does not parse the body again, and the time the answer was read in
+  ``response.meta["harvester_received_at"]`` (the ``fetched_at`` of its records);
 - rate-limited (HTTP 429, ``Retry-After``, the provider's throttle / ban code):
   the API's download slot is backed off and held for the time asked
   (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension)
@@ -41,6 +42,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from harvester import signals
 from harvester.apis import get_provider
 from harvester.apis.base import ApiError, ErrorClass
+from harvester.items import utcnow
 
 if TYPE_CHECKING:
     from typing import Self
@@ -153,6 +155,7 @@ class ApiErrorMiddleware:
             signal=signals.api_answer, request=request, response=response
         )
         request.meta["harvester_data"] = data
+        request.meta["harvester_received_at"] = utcnow()
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:

@@ -61,11 +61,13 @@ def build_product(record: ApiRecord) -> Product:
     """Map *record* through its provider and return a validated :class:`Product`."""
     provider = get_provider(record.api)
     mapped: dict[str, Any] = provider.to_product(record.payload, record.context)
-    unknown = set(mapped) - _PRODUCT_FIELDS
-    if unknown:
-        raise ValueError(f"{record.api}.to_product returned unknown fields {sorted(unknown)}")
-    mapped["skus"] = [s if isinstance(s, Sku) else Sku(**s) for s in mapped.get("skus", [])]
-    mapped["price_tiers"] = [t if isinstance(t, PriceTier) else PriceTier(**t) for t in mapped.get("price_tiers", [])]
+    if not _PRODUCT_FIELDS.issuperset(mapped):
+        unknown = sorted(set(mapped) - _PRODUCT_FIELDS)
+        raise ValueError(f"{record.api}.to_product returned unknown fields {unknown}")
+    if mapped.get("skus"):
+        mapped["skus"] = [s if isinstance(s, Sku) else Sku(**s) for s in mapped["skus"]]
+    if mapped.get("price_tiers"):
+        mapped["price_tiers"] = [t if isinstance(t, PriceTier) else PriceTier(**t) for t in mapped["price_tiers"]]
     product = Product(api=record.api, raw=record.payload, fetched_at=record.fetched_at, **mapped)
     validate(product)
     return product

@@ -65,7 +65,7 @@ class AliexpressItemsSpider(ApiSpider):
         found = set()
         for record in aliexpress.products(response.meta["harvester_data"]):
             found.add(str(record.get("product_id")))
-            yield ApiRecord(aliexpress.NAME, record, {}, response.url)
+            yield self.record(aliexpress.NAME, record, {}, response)
         missing = [pid for pid in batch if pid not in found]
         if missing:
             self.record_missing(aliexpress.NAME, missing, response.url)

@@ -15,14 +15,16 @@ from harvester import signals
 from harvester.apis import get_provider
 from harvester.apis.base import MissingCredentials
 from harvester.config import base_url
-from harvester.items import DeadLetter
+from harvester.items import ApiRecord, DeadLetter, utcnow
 from harvester.middlewares.errors import ApiRejected
 from harvester.middlewares.signing import provider_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from twisted.python.failure import Failure
     from typing_extensions import Self
 
@@ -147,6 +149,14 @@ class ApiSpider(scrapy.Spider):
             meta={"harvester_api": api},
         )
 
+    @staticmethod
+    def record(
+        api: str, payload: dict[str, Any], context: dict[str, Any], response: Response, url: str | None = None
+    ) -> ApiRecord:
+        """One raw record of *response* (its URL unless *url* is given); every record of an
+        answer has the answer's arrival time, stamped by the error middleware."""
+        return ApiRecord(api, payload, context, url or response.url, received_at(response))
+
     def record_missing(self, api: str, ids: list[str], url: str) -> None:
         """Ids the API did not return: counted and kept as ``missing`` dead letters."""
         self.crawler.stats.inc_value(f"harvester/{self.name}/missing", len(ids))
@@ -182,6 +192,12 @@ class ApiSpider(scrapy.Spider):
 
     def request_failed(self, request: scrapy.Request, reason: str) -> None:
         """Hook: a request failed for good (subclasses track completeness here)."""
+
+
+def received_at(response: Response) -> datetime:
+    """When *response* was read (``meta["harvester_received_at"]``), else now."""
+    received = response.meta.get("harvester_received_at")
+    return received if received is not None else utcnow()
 
 
 def dumps(value: Any) -> str:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harvester.apis import pandapon
-from harvester.items import ApiRecord, RelatedEdge
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
+from harvester.items import RelatedEdge
+from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg, received_at
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -68,6 +68,7 @@ class RelatedSpider(ApiSpider):
     def parse_related(self, response: Response, offer_id: str, depth: int, page: int) -> Iterator[Any]:
         offers = pandapon.parse_related_page(response.meta["harvester_data"])
         self.crawler.stats.inc_value("harvester/related/pages")
+        received = received_at(response)
         for position, offer in enumerate(offers, start=1):
             related_id = str(offer.get("offerId"))
             if related_id not in self.stored:
@@ -75,9 +76,10 @@ class RelatedSpider(ApiSpider):
                     self.crawler.stats.set_value("harvester/related/max_items_reached", True)
                     continue
                 self.stored.add(related_id)
-                yield ApiRecord(pandapon.NAME, offer, {}, response.url)
+                yield self.record(pandapon.NAME, offer, {}, response)
             yield RelatedEdge(
-                pandapon.SOURCE, offer_id, related_id, rank=(page - 1) * self.page_size + position
+                pandapon.SOURCE, offer_id, related_id, rank=(page - 1) * self.page_size + position,
+                fetched_at=received,
             )
             if depth < self.max_depth and len(self.stored) < self.max_items:
                 request = self.node_request(related_id, depth + 1)

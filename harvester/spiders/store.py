@@ -24,7 +24,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from harvester.apis import pandapon, vvtool
-from harvester.items import ApiRecord
 from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
 from harvester.spiders.vvtool_detail import DetailFetcher
 
@@ -154,7 +153,7 @@ class StoreSpider(ApiSpider):
             if offer_id in self.seen[seller]:
                 continue
             self.seen[seller].add(offer_id)
-            yield ApiRecord(pandapon.NAME, offer, {"seller_id": seller}, response.url)
+            yield self.record(pandapon.NAME, offer, {"seller_id": seller}, response)
             if self.details is not None and offer_id.isdigit():
                 detail = self.details.request(offer_id, {"seller_id": seller})
                 if detail is not None:

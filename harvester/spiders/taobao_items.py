@@ -108,7 +108,7 @@ class TaobaoItemsSpider(ApiSpider):
                 self.crawler.stats.inc_value("harvester/taobao_items/unexpected")
             else:
                 found.add(item_id)
-            yield ApiRecord(aliyun.NAME, auction.payload(), {}, url)
+            yield self.record(aliyun.NAME, auction.payload(), {}, response, url)
         missing = [item_id for item_id in batch if item_id not in found]
         if missing:
             self.record_missing(aliyun.NAME, missing, url)

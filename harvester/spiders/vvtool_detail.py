@@ -149,7 +149,7 @@ class DetailFetcher:
             self.spider.crawler.stats.inc_value(
                 "harvester/vvtool/withholding_money", Decimal(str(cost)), start=Decimal(0)
             )
-        yield ApiRecord(vvtool.NAME, data, context, response.url)
+        yield self.spider.record(vvtool.NAME, data, context, response)
 
     def on_error(self, failure: Failure) -> None:
         """Dead letter (the spider's errback); an answer refusing the shop (302, 103) or a

@@ -7,14 +7,14 @@ Every function takes a SQLAlchemy ``Session`` and runs on a worker thread
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import DateTime, Table, and_, delete, func, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,44 +57,99 @@ def _insert(session: Session, table: Table) -> Any:
     raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {name}")
 
 
-def _executemany(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    """Run *stmt* once per row, as ``session.execute(stmt, rows)`` would, minus its per-row cost.
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled for one dialect and row shape, with its value converters."""
+
+    sql: str
+    positional: bool
+    names: tuple[str, ...]
+    values: Callable[[dict[str, Any]], Any]
+    #: (position, converter, skip None, memoize): the column types' own bind processors
+    converters: tuple[tuple[int, Any, bool, bool], ...]
+
+
+_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
+
+
+def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    processors = compiled._bind_processors  # noqa: SLF001 - the compiled statement's own converters
+    names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+    keys, converters = [], []
+    for position, name in enumerate(names):
+        bind = compiled.binds[name]
+        if bind.key not in columns:
+            raise ValueError(f"{bind.key}: a literal bound in the statement (use null() or a row key)")
+        keys.append(bind.key)
+        processor = processors.get(name)
+        if processor is not None:
+            converters.append(
+                (
+                    position,
+                    processor,
+                    processor(None) is None,  # None stays None: no call needed
+                    # the records of one answer share their timestamp: format it once a batch
+                    isinstance(bind.type, DateTime),
+                )
+            )
+    getter = itemgetter(*keys)
+    values = getter if len(keys) > 1 else (lambda row: (getter(row),))
+    return _Prepared(compiled.string, compiled.positional, names, values, tuple(converters))
+
+
+def _executemany(
+    session: Session, key: str, build: Callable[[Session], Any], rows: list[dict[str, Any]]
+) -> None:
+    """Run a statement once per row, as ``session.execute(stmt, rows)`` would, minus its per-row cost.
 
     SQLAlchemy builds and processes a parameter dictionary per row in Python, which
-    dominated batch writes (≈ 40 µs per row and statement). Here the statement is
-    compiled once for the batch's columns, each column's bind processor (JSON,
-    Numeric, DateTime: the same conversions SQLAlchemy applies) is looked up once,
-    and the rows go to the driver's ``executemany`` in one call.
+    dominated batch writes (≈ 40 µs per row and statement). Here the statement
+    (``build(session)``, cached under *key* per dialect and row shape) is compiled
+    once, each column's bind processor (JSON, Numeric, DateTime: the same
+    conversions SQLAlchemy applies) is looked up once, values are taken from the
+    rows in C (``itemgetter``), and the rows go to the driver's ``executemany`` in
+    one call.
     """
     if not rows:
         return
     connection = session.connection()
-    compiled = stmt.compile(dialect=connection.dialect, column_keys=list(rows[0]))
-    processors = compiled._bind_processors  # noqa: SLF001 - the compiled statement's own converters
-    names = compiled.positiontup if compiled.positional else list(compiled.binds)
-    # per bind: (row key, converter) or, for a literal the statement carries (delisted_at=None),
-    # its converted value once
-    plan: list[tuple[str | None, Any, Any]] = []
-    for name in names:
-        key, processor = compiled.binds[name].key, processors.get(name)
-        if key in rows[0]:
-            plan.append((key, processor, None))
-        else:
-            literal = compiled.binds[name].effective_value
-            plan.append((None, None, processor(literal) if processor else literal))
-    values = [
-        [(p(row[k]) if p else row[k]) if k is not None else c for k, p, c in plan] for row in rows
+    dialect = connection.dialect
+    columns = tuple(rows[0])
+    cache_key = (key, dialect.name, dialect.paramstyle, columns)
+    prepared = _PREPARED.get(cache_key)
+    if prepared is None:
+        prepared = _PREPARED[cache_key] = _prepare(build(session), dialect, columns)
+    converters = [
+        (position, _memoized(processor) if memoize else processor, skip_none)
+        for position, processor, skip_none, memoize in prepared.converters
     ]
-    params: list[Any] = (
-        [tuple(v) for v in values]
-        if compiled.positional
-        else [dict(zip(names, v, strict=True)) for v in values]
-    )
+    params: list[Any] = []
+    for row in rows:
+        values = list(prepared.values(row))
+        for position, convert, skip_none in converters:
+            value = values[position]
+            if value is not None or not skip_none:
+                values[position] = convert(value)
+        params.append(values if prepared.positional else dict(zip(prepared.names, values)))
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(compiled.string, params)
+        cursor.executemany(prepared.sql, params)
     finally:
         cursor.close()
+
+
+def _memoized(processor: Any) -> Any:
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            cache[value] = converted = processor(value)
+            return converted
+
+    return convert
 
 
 def _jsonable(value: Any) -> Any:
@@ -110,8 +165,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _hash(fields: dict[str, Any]) -> str:
-    normalized = {k: str(v.normalize()) if isinstance(v, Decimal) else v for k, v in fields.items()}
-    return hashlib.sha256(json.dumps(normalized, sort_keys=True, default=str).encode()).hexdigest()
+    """SHA-256 of the values in field order (decimals normalized: 9.90 and 9.9 are equal)."""
+    values = [v.normalize() if isinstance(v, Decimal) else v for v in fields.values()]
+    return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
 def content_hash(product: items.Product) -> str:
@@ -151,12 +207,12 @@ def upsert_products(
 ) -> None:
     products = _last_per_key(products, lambda p: (p.source, p.product_id, p.api))
     _record_history(session, products, run_id, now)
-    table = models.Product.__table__
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for product in products:
         row = {name: getattr(product, name) for name in MERGED_COLUMNS}
         for name in ("images", "category_ids", "category_names", "extra"):
-            row[name] = _jsonable(row[name]) or None
+            value = row[name]
+            row[name] = _jsonable(value) if value else None
         row.update(
             source=product.source,
             product_id=product.product_id,
@@ -165,8 +221,6 @@ def upsert_products(
             fetched_at=product.fetched_at,
             updated_at=now,
             last_run_id=run_id,
-            delisted_at=None,
-            delisted_run_id=None,
         )
         key = (product.source, product.product_id)
         earlier = merged.get(key)
@@ -178,7 +232,15 @@ def upsert_products(
             }
             row["first_seen_at"] = earlier["first_seen_at"]
         merged[key] = row
-    rows = list(merged.values())
+    _executemany(session, "products", _products_upsert, list(merged.values()))
+    _replace_children(session, products, now)
+    _upsert_shops(session, products, now)
+
+
+def _products_upsert(session: Session) -> Any:
+    """``INSERT ... ON CONFLICT (source, product_id) DO UPDATE``: a column the record
+    leaves empty keeps what another API stored; a product seen again is listed again."""
+    table = models.Product.__table__
     stmt = _insert(session, table)
     excluded = stmt.excluded
     set_ = {name: func.coalesce(excluded[name], table.c[name]) for name in MERGED_COLUMNS}
@@ -187,16 +249,22 @@ def upsert_products(
         fetched_at=excluded.fetched_at,
         updated_at=excluded.updated_at,
         last_run_id=excluded.last_run_id,
-        delisted_at=None,
-        delisted_run_id=None,
+        delisted_at=null(),
+        delisted_run_id=null(),
     )
-    _executemany(
-        session,
-        stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_),
-        rows,
+    return stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_)
+
+
+def _payloads_upsert(session: Session) -> Any:
+    stmt = _insert(session, models.ProductPayload.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["source", "product_id", "api"],
+        set_={
+            "payload": stmt.excluded.payload,
+            "fetched_at": stmt.excluded.fetched_at,
+            "run_id": stmt.excluded.run_id,
+        },
     )
-    _replace_children(session, products, now)
-    _upsert_shops(session, products, now)
 
 
 def _record_history(
@@ -242,19 +310,13 @@ def _record_history(
                 "content_hash": _hash(observed),
             }
         )
-    _executemany(session, models.ProductHistory.__table__.insert(), history)
-    payloads = models.ProductPayload.__table__
-    stmt = _insert(session, payloads)
+    _executemany(
+        session, "history", lambda _: models.ProductHistory.__table__.insert(), history
+    )
     _executemany(
         session,
-        stmt.on_conflict_do_update(
-            index_elements=["source", "product_id", "api"],
-            set_={
-                "payload": stmt.excluded.payload,
-                "fetched_at": stmt.excluded.fetched_at,
-                "run_id": stmt.excluded.run_id,
-            },
-        ),
+        "payloads",
+        _payloads_upsert,
         [
             {
                 "source": p.source,

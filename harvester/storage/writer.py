@@ -35,6 +35,8 @@ class WriteResult:
     attempts: int
     spooled: Path | None = None
     error: str | None = None
+    #: Seconds the writer spent on the batch, retries included.
+    seconds: float = 0.0
 
 
 class BatchWriter:
@@ -47,6 +49,12 @@ class BatchWriter:
         )
 
     def write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
+        started = time.perf_counter()
+        result = self._write(batch, run_id)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
         for attempt in range(1, self.retry_times + 2):
             try:
                 with Session(self.engine) as session, session.begin():
@@ -82,6 +90,11 @@ def init_process(url: str, retry_times: int, backoff: float, spool_dir: str) -> 
     """Writer-process initializer: one engine for the life of the process."""
     global _writer  # noqa: PLW0603 - the process's own writer
     _writer = BatchWriter(make_engine(url), retry_times, backoff, Path(spool_dir))
+
+
+def ready() -> bool:
+    """A no-op call that makes the pool start the writer process ahead of the first batch."""
+    return _writer is not None
 
 
 def write_in_process(batch: repository.Batch, run_id: int | None) -> WriteResult:
