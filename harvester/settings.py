@@ -99,6 +99,10 @@ HARVESTER_STORAGE_AUTO_MIGRATE = True
 #: Where batches are written: "process" (a writer process: SQL work off the reactor's
 #: GIL) or "thread" (a writer thread in the crawl process).
 HARVESTER_STORAGE_WRITER = "process"
+#: The writer process runs this much nicer (lower CPU priority) than the crawl: on a busy
+#: machine the reactor, which paces the API calls, keeps its core, and the writer catches
+#: up in the slack (back-pressure bounds how far it may fall behind). 0 keeps the priority.
+HARVESTER_STORAGE_WRITER_NICE = 10
 #: Items per write batch.
 HARVESTER_STORAGE_BATCH_SIZE = 500
 #: Seconds an item may wait in the buffer before a partial batch is written.

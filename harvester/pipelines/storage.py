@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -68,6 +69,7 @@ class SqlStoragePipeline:
         self.spool_dir = Path(settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
         self.auto_migrate = settings.getbool("HARVESTER_STORAGE_AUTO_MIGRATE")
         self.replay_at_open = settings.getbool("HARVESTER_STORAGE_REPLAY_AT_OPEN")
+        self.nice = settings.getint("HARVESTER_STORAGE_WRITER_NICE")
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
@@ -94,7 +96,9 @@ class SqlStoragePipeline:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=writer.init_process,
-            initargs=(self.url, self.retry_times, self.retry_backoff, str(self.spool_dir)),
+            initargs=(
+                self.url, self.retry_times, self.retry_backoff, str(self.spool_dir), self.nice
+            ),
         )
 
     # -- worker-thread side ----------------------------------------------------
@@ -167,12 +171,20 @@ class SqlStoragePipeline:
     async def open_spider(self) -> None:
         spider = self.crawler.spider
         arguments = dict(getattr(spider, "harvester_arguments", {}) or {})
+        # start the writer process (imports, engine) while the schema is checked, rather
+        # than when the first batch is ready, in the middle of the crawl
+        warm_up = (
+            asyncio.get_running_loop().run_in_executor(self._processes, writer.ready)
+            if self._processes is not None
+            else None
+        )
         self.run_id = await self._in_thread(self._open_db, spider.name, arguments)
         logger.info("Storing into %s (crawl run %s)", _redact(self.url), self.run_id)
-        if self._processes is not None:
-            # start the writer process now, while the first requests are under way,
-            # rather than when the first batch is ready
-            self._processes.submit(writer.ready)
+        if warm_up is not None:
+            try:
+                await warm_up
+            except Exception as exc:  # noqa: BLE001 - the first batch starts a new writer
+                logger.warning("The storage writer process did not start (%r)", exc)
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Product):
@@ -214,8 +226,11 @@ class SqlStoragePipeline:
         loop = asyncio.get_running_loop()
         try:
             if self._processes is not None:
+                # pickled here, in one go, rather than by the pool's feeder thread, which
+                # would hold the GIL against the reactor in 5 ms slices
+                payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
                 result = await loop.run_in_executor(
-                    self._processes, writer.write_in_process, batch, self.run_id
+                    self._processes, writer.write_pickled, payload, self.run_id
                 )
             else:
                 result = await loop.run_in_executor(self._executor, self._write, batch)

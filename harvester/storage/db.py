@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignor
     cursor.close()
 
 
+def _json_text(value: object) -> str:
+    """JSON columns as UTF-8 text: a Chinese title is 3 bytes a character, not a 6-byte
+    ``\\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for *url*; a SQLite file's folder is created if needed."""
     parsed = make_url(url)
@@ -34,11 +41,13 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # wait up to 30 s for another writer's lock (``?timeout=`` in the URL overrides)
         engine = create_engine(
-            url, connect_args={} if "timeout" in parsed.query else {"timeout": 30}
+            url,
+            connect_args={} if "timeout" in parsed.query else {"timeout": 30},
+            json_serializer=_json_text,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
 
 
 def ensure_schema(engine: Engine) -> None:

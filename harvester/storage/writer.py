@@ -11,6 +11,8 @@ below are the picklable entry points of that process.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,15 +88,25 @@ def _first_line(exc: BaseException) -> str:
 _writer: BatchWriter | None = None
 
 
-def init_process(url: str, retry_times: int, backoff: float, spool_dir: str) -> None:
-    """Writer-process initializer: one engine for the life of the process."""
+def init_process(
+    url: str, retry_times: int, backoff: float, spool_dir: str, niceness: int = 0
+) -> None:
+    """Writer-process initializer: one engine for the life of the process, and the
+    process's CPU priority lowered by *niceness* (see ``HARVESTER_STORAGE_WRITER_NICE``)."""
     global _writer  # noqa: PLW0603 - the process's own writer
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(niceness)
     _writer = BatchWriter(make_engine(url), retry_times, backoff, Path(spool_dir))
 
 
 def ready() -> bool:
     """A no-op call that makes the pool start the writer process ahead of the first batch."""
     return _writer is not None
+
+
+def write_pickled(payload: bytes, run_id: int | None) -> WriteResult:
+    """:func:`write_in_process` for a batch pickled by the caller."""
+    return write_in_process(pickle.loads(payload), run_id)  # noqa: S301 - our own pipeline's bytes
 
 
 def write_in_process(batch: repository.Batch, run_id: int | None) -> WriteResult:
