@@ -11,15 +11,16 @@ looks for reference cycles.
 
 At engine start the extension collects once, moves the objects of the start-up
 (modules, classes, settings) out of the collector's reach (``gc.freeze``) and
-sets the thresholds; at engine stop it restores both. ``HARVESTER_GC_THRESHOLDS
-= None`` leaves the collector alone.
+sets the thresholds; at engine stop it restores both. The storage writer process
+uses the same thresholds (:func:`harvester.storage.writer.init_process`).
+``HARVESTER_GC_THRESHOLDS = None`` leaves the collector alone.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -31,28 +32,36 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def thresholds_setting(value: Any) -> tuple[int, int, int] | None:
+    """``HARVESTER_GC_THRESHOLDS`` as three integers; None when off (None, "None", "off")."""
+    if not value or (isinstance(value, str) and value.strip().lower() in ("none", "off")):
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.strip("()[] ").split(",")]
+    try:
+        thresholds = tuple(int(part) for part in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"HARVESTER_GC_THRESHOLDS must be three integers, not {value!r}") from None
+    if len(thresholds) != 3 or any(t < 0 for t in thresholds):
+        raise ValueError(
+            f"HARVESTER_GC_THRESHOLDS must be three non-negative integers, not {value!r}"
+        )
+    return thresholds  # type: ignore[return-value]
+
+
 class GcThresholds:
-    def __init__(self, thresholds: tuple[int, ...]) -> None:
-        if len(thresholds) != 3 or any(not isinstance(t, int) or t < 0 for t in thresholds):
-            raise NotConfigured(
-                f"HARVESTER_GC_THRESHOLDS must be three non-negative integers, not {thresholds!r}"
-            )
+    def __init__(self, thresholds: tuple[int, int, int]) -> None:
         self.thresholds = thresholds
         self.previous: tuple[int, int, int] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        value = crawler.settings.get("HARVESTER_GC_THRESHOLDS")
-        if not value or (isinstance(value, str) and value.strip().lower() in ("none", "off")):
-            raise NotConfigured("HARVESTER_GC_THRESHOLDS is not set")
-        if isinstance(value, str):
-            value = [part.strip() for part in value.strip("()[] ").split(",")]
         try:
-            thresholds = tuple(int(part) for part in value)
-        except (TypeError, ValueError):
-            raise NotConfigured(
-                f"HARVESTER_GC_THRESHOLDS must be three integers, not {value!r}"
-            ) from None
+            thresholds = thresholds_setting(crawler.settings.get("HARVESTER_GC_THRESHOLDS"))
+        except ValueError as exc:
+            raise NotConfigured(str(exc)) from None
+        if thresholds is None:
+            raise NotConfigured("HARVESTER_GC_THRESHOLDS is not set")
         extension = cls(thresholds)
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from harvester import signals as harvester_signals
 from harvester.config import database_url
+from harvester.extensions.gc import thresholds_setting
 from harvester.items import DeadLetter, Product, RelatedEdge
 from harvester.storage import repository, spool, writer
 from harvester.storage.db import ensure_schema, make_engine
@@ -70,6 +71,10 @@ class SqlStoragePipeline:
         self.auto_migrate = settings.getbool("HARVESTER_STORAGE_AUTO_MIGRATE")
         self.replay_at_open = settings.getbool("HARVESTER_STORAGE_REPLAY_AT_OPEN")
         self.nice = settings.getint("HARVESTER_STORAGE_WRITER_NICE")
+        try:
+            self.gc_thresholds = thresholds_setting(settings.get("HARVESTER_GC_THRESHOLDS"))
+        except ValueError:
+            self.gc_thresholds = None  # the GC extension says why
         self.engine: Engine | None = None
         self.run_id: int | None = None
         self._buffer = repository.Batch()
@@ -97,7 +102,12 @@ class SqlStoragePipeline:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=writer.init_process,
             initargs=(
-                self.url, self.retry_times, self.retry_backoff, str(self.spool_dir), self.nice
+                self.url,
+                self.retry_times,
+                self.retry_backoff,
+                str(self.spool_dir),
+                self.nice,
+                self.gc_thresholds,
             ),
         )
 

@@ -10,6 +10,7 @@ below are the picklable entry points of that process.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -89,13 +90,24 @@ _writer: BatchWriter | None = None
 
 
 def init_process(
-    url: str, retry_times: int, backoff: float, spool_dir: str, niceness: int = 0
+    url: str,
+    retry_times: int,
+    backoff: float,
+    spool_dir: str,
+    niceness: int = 0,
+    gc_thresholds: tuple[int, int, int] | None = None,
 ) -> None:
-    """Writer-process initializer: one engine for the life of the process, and the
-    process's CPU priority lowered by *niceness* (see ``HARVESTER_STORAGE_WRITER_NICE``)."""
+    """Writer-process initializer: one engine for the life of the process, the process's
+    CPU priority lowered by *niceness* (``HARVESTER_STORAGE_WRITER_NICE``) and the crawl's
+    garbage-collector thresholds (``HARVESTER_GC_THRESHOLDS``: unpickling a batch makes
+    thousands of containers, which CPython's defaults re-walk every 700)."""
     global _writer  # noqa: PLW0603 - the process's own writer
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)
+    if gc_thresholds is not None:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*gc_thresholds)
     _writer = BatchWriter(make_engine(url), retry_times, backoff, Path(spool_dir))
 
 
