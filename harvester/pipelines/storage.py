@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -236,11 +235,10 @@ class SqlStoragePipeline:
         loop = asyncio.get_running_loop()
         try:
             if self._processes is not None:
-                # pickled here, in one go, rather than by the pool's feeder thread, which
-                # would hold the GIL against the reactor in 5 ms slices
-                payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+                # packed here, in one go, rather than pickled by the pool's feeder thread,
+                # which would hold the GIL against the reactor in 5 ms slices
                 result = await loop.run_in_executor(
-                    self._processes, writer.write_pickled, payload, self.run_id
+                    self._processes, writer.write_packed, writer.pack(batch), self.run_id
                 )
             else:
                 result = await loop.run_in_executor(self._executor, self._write, batch)

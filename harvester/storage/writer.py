@@ -15,13 +15,15 @@ import logging
 import os
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from harvester import items
 from harvester.storage import repository, spool
 from harvester.storage.db import make_engine
 
@@ -116,9 +118,24 @@ def ready() -> bool:
     return _writer is not None
 
 
-def write_pickled(payload: bytes, run_id: int | None) -> WriteResult:
-    """:func:`write_in_process` for a batch pickled by the caller."""
-    return write_in_process(pickle.loads(payload), run_id)  # noqa: S301 - our own pipeline's bytes
+_PRODUCT_VALUES = attrgetter(*(f.name for f in fields(items.Product)))
+
+
+def pack(batch: repository.Batch) -> bytes:
+    """*batch* as bytes for the writer process: products as tuples of their field values
+    (taken in C), which pickle in half the time of the objects themselves."""
+    products = list(map(_PRODUCT_VALUES, batch.products))
+    return pickle.dumps((products, batch.edges, batch.dead_letters), pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(payload: bytes) -> repository.Batch:
+    products, edges, dead_letters = pickle.loads(payload)  # noqa: S301 - our own pipeline's bytes
+    return repository.Batch([items.Product(*values) for values in products], edges, dead_letters)
+
+
+def write_packed(payload: bytes, run_id: int | None) -> WriteResult:
+    """:func:`write_in_process` for a batch :func:`pack`-ed by the pipeline."""
+    return write_in_process(unpack(payload), run_id)
 
 
 def write_in_process(batch: repository.Batch, run_id: int | None) -> WriteResult:

@@ -94,3 +94,19 @@ def test_records_of_one_answer_share_its_arrival_time():
     second = ApiSpider.record("pandapon", {"offerId": 2}, {}, response, url="https://other/")
     assert first.fetched_at == second.fetched_at == received_at(response) == stamp
     assert (first.url, second.url) == ("https://api.example/x", "https://other/")
+
+
+def test_batches_cross_to_the_writer_unchanged():
+    from harvester.storage import repository, writer
+
+    batch = repository.Batch(
+        [
+            Product("1688", "1", "vvtool", price=Decimal("9.90"), currency="CNY",
+                    skus=[Sku("s1", price=Decimal("1.5"), currency="CNY")],
+                    price_tiers=[PriceTier(2, Decimal("8.8"), "CNY")], raw={"a": [1, {"b": None}]}),
+            Product("taobao", "2", "aliyun", extra={"coupon": {"amount": Decimal("3")}}),
+        ],
+        [RelatedEdge("1688", "1", "2", 3)],
+        [DeadLetter("pandapon", "why", body="{}")],
+    )
+    assert writer.unpack(writer.pack(batch)) == batch
