@@ -66,9 +66,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
 
 # --- harvester components (documented defaults) ------------------------------------
 #: Garbage-collector thresholds during a crawl, in the crawl and storage writer processes
-#: (CPython's default (700, 10, 10) re-walks every buffered item every few dozen items);
-#: None leaves the collector alone.
-HARVESTER_GC_THRESHOLDS: tuple[int, int, int] | None = (10_000, 20, 20)
+#: (CPython's default (700, 10, 10) re-walks every buffered item every few dozen items;
+#: bench/README.md has the measurements behind these values); None leaves the collector alone.
+HARVESTER_GC_THRESHOLDS: tuple[int, int, int] | None = (50_000, 50, 100)
 #: Give every API (per credential) its own download slot floored at 1/QPS.
 HARVESTER_RATE_LIMITS_ENABLED = True
 #: QPS overrides: {"aliyun": 5, "aliyun:<AccessKeyId or its logged id>": 2}; defaults are
