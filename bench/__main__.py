@@ -1,4 +1,5 @@
-"""``python -m bench [NAME [ARGS...]]``: run every benchmark module of this folder, or one with its arguments.
+"""``python -m bench [NAME [ARGS...]]``: run every benchmark module of this folder,
+or one with its arguments.
 
 A benchmark module defines ``main(argv: list[str]) -> None``.
 """
@@ -19,7 +20,11 @@ def main(argv: list[str]) -> None:
         names, args = [argv[0]], argv[1:]
     else:
         here = Path(__file__).parent
-        names = [i.name for i in pkgutil.iter_modules([str(here)]) if not i.name.startswith("_") and i.name not in NOT_BENCHMARKS]
+        names = [
+            i.name
+            for i in pkgutil.iter_modules([str(here)])
+            if not i.name.startswith("_") and i.name not in NOT_BENCHMARKS
+        ]
         args = []
     for name in names:
         print(f"== bench.{name} ==", flush=True)

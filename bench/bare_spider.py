@@ -31,11 +31,15 @@ class BareStoreSpider(scrapy.Spider):
 
     def page(self, number: int) -> JsonRequest:
         headers = pandapon.sign_headers(
-            access_key=self.keys["PANDAPON_ACCESS_KEY"], secret_key=self.keys["PANDAPON_SECRET_KEY"],
-            user_id=self.keys["PANDAPON_USER_ID"], now=time.time(),
+            access_key=self.keys["PANDAPON_ACCESS_KEY"],
+            secret_key=self.keys["PANDAPON_SECRET_KEY"],
+            user_id=self.keys["PANDAPON_USER_ID"],
+            now=time.time(),
         )
         body = pandapon.StoreQuery(self.seller).body(number, self.page_size)
-        return JsonRequest(f"{self.base}{pandapon.STORE_PATH}", data=body, headers=headers, callback=self.parse)
+        return JsonRequest(
+            f"{self.base}{pandapon.STORE_PATH}", data=body, headers=headers, callback=self.parse
+        )
 
     async def start(self):  # type: ignore[no-untyped-def]
         yield self.page(1)
@@ -51,8 +55,14 @@ class BareStoreSpider(scrapy.Spider):
 def main(argv: list[str]) -> None:
     seller, pages, stats_path = argv[0], int(argv[1]), argv[2]
     process = CrawlerProcess(
-        {"LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False,
-         "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}
+        {
+            "LOG_LEVEL": "ERROR",
+            "TELNETCONSOLE_ENABLED": False,
+            "ROBOTSTXT_OBEY": False,
+            "COOKIES_ENABLED": False,
+            "CONCURRENT_REQUESTS": 16,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        }
     )
     crawler = process.create_crawler(BareStoreSpider)
     process.crawl(crawler, seller=seller, pages=pages, page_size=50)

@@ -41,17 +41,60 @@ def main() -> None:
         big = max(stores, key=lambda s: s["totalRecords"] if s["totalRecords"] <= 3000 else -1)
         small = [s for s in stores if 0 < s["totalRecords"] < 300]
         scrapy(env, "crawl", "store", "-a", f"seller_open_id={big['sellerOpenId']}")
-        scrapy(env, "crawl", "store", "-a", "seller_open_ids=" + ",".join(s["sellerOpenId"] for s in small))
+        scrapy(
+            env,
+            "crawl",
+            "store",
+            "-a",
+            "seller_open_ids=" + ",".join(s["sellerOpenId"] for s in small),
+        )
         enriched = small[-1]
-        scrapy(env, "crawl", "store", "-a", f"seller_open_id={enriched['sellerOpenId']}", "-a", "details=vvtool",
-               "-a", f"shop_id={enriched['loginId']}")
-        seed = sandbox.get(f"/_sandbox/offers?sellerOpenId={enriched['sellerOpenId']}")["offerIds"][0]
-        scrapy(env, "crawl", "related", "-a", f"offer_ids={seed}", "-a", "max_depth=2", "-a", "max_items=500")
-        taobao = id_file("demo-taobao-ids.txt", sandbox.get("/_sandbox/taobao_items")["itemIds"][:100])
+        scrapy(
+            env,
+            "crawl",
+            "store",
+            "-a",
+            f"seller_open_id={enriched['sellerOpenId']}",
+            "-a",
+            "details=vvtool",
+            "-a",
+            f"shop_id={enriched['loginId']}",
+        )
+        seed = sandbox.get(f"/_sandbox/offers?sellerOpenId={enriched['sellerOpenId']}")["offerIds"][
+            0
+        ]
+        scrapy(
+            env,
+            "crawl",
+            "related",
+            "-a",
+            f"offer_ids={seed}",
+            "-a",
+            "max_depth=2",
+            "-a",
+            "max_items=500",
+        )
+        taobao = id_file(
+            "demo-taobao-ids.txt", sandbox.get("/_sandbox/taobao_items")["itemIds"][:100]
+        )
         scrapy(env, "crawl", "taobao_items", "-a", f"item_ids=@{taobao}")
-        aliexpress = id_file("demo-aliexpress-ids.txt", sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60])
-        scrapy(env, "crawl", "aliexpress_items", "-a", f"product_ids=@{aliexpress}",
-               "-a", "target_currency=EUR", "-a", "target_language=EN", "-a", "country=DE")
+        aliexpress = id_file(
+            "demo-aliexpress-ids.txt",
+            sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60],
+        )
+        scrapy(
+            env,
+            "crawl",
+            "aliexpress_items",
+            "-a",
+            f"product_ids=@{aliexpress}",
+            "-a",
+            "target_currency=EUR",
+            "-a",
+            "target_language=EN",
+            "-a",
+            "country=DE",
+        )
     summarize(database_url)
 
 
@@ -62,13 +105,24 @@ def summarize(database_url: str) -> None:
     path = Path(database_url.removeprefix("sqlite:///"))
     with sqlite3.connect(path) as db:
         print(f"\ndata landed in {path.resolve()}")
-        for table in ("products", "skus", "price_tiers", "related_edges", "product_history", "crawl_runs",
-                      "dead_letters"):
+        for table in (
+            "products",
+            "skus",
+            "price_tiers",
+            "related_edges",
+            "product_history",
+            "crawl_runs",
+            "dead_letters",
+        ):
             (count,) = db.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
             print(f"  {table:<16} {count:>7} rows")
         for source, count in db.execute("select source, count(*) from products group by source"):
             print(f"  products from {source}: {count}")
-        print("\ntry: sqlite3 " + str(path) + " 'select product_id, title_en, price, currency from products limit 5'")
+        print(
+            "\ntry: sqlite3 "
+            + str(path)
+            + " 'select product_id, title_en, price, currency from products limit 5'"
+        )
 
 
 if __name__ == "__main__":

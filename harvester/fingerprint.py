@@ -16,9 +16,10 @@ from scrapy.utils.request import fingerprint
 from harvester.apis import all_providers
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 
 class AuthlessRequestFingerprinter:
@@ -35,7 +36,11 @@ class AuthlessRequestFingerprinter:
         parts = urlsplit(url)
         if not parts.query:
             return url
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in self._auth_params]
+        query = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in self._auth_params
+        ]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     def fingerprint(self, request: Request) -> bytes:

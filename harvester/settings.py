@@ -13,10 +13,12 @@ NEWSPIDER_MODULE = "harvester.spiders"
 COMMANDS_MODULE = "harvester.commands"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-# These are API calls, not pages: no robots.txt, no cookies, no redirects to follow.
+# These are API calls, not pages: no robots.txt, no cookies, no redirects to follow
+# (nor HTML meta refreshes, whose middleware would also warn that Referer is off).
 ROBOTSTXT_OBEY = False
 COOKIES_ENABLED = False
 REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 USER_AGENT = "harvester/0.1 (+https://github.com/harvester)"
 LOG_LEVEL = "INFO"
@@ -130,7 +132,8 @@ HARVESTER_PANDAPON_TIMESTAMP_UNIT = "ms"
 HARVESTER_ALIYUN_BATCH_SIZE = 40
 #: vv-tool: most detail calls one run may make (every call is billed).
 HARVESTER_VVTOOL_MAX_CALLS = 10000
-#: AliExpress productdetail.get: ids per call (inferred maximum 50; see harvester/apis/aliexpress.py).
+#: AliExpress productdetail.get: ids per call (inferred maximum 50;
+#: see harvester/apis/aliexpress.py).
 HARVESTER_ALIEXPRESS_BATCH_SIZE = 20
 #: AliExpress sign method: md5 (TOP), hmac-sha256, or sha256 (IOP SDK).
 HARVESTER_ALIEXPRESS_SIGN_METHOD = "md5"

@@ -31,7 +31,9 @@ class Sandbox:
 
     def post(self, path: str, payload: Any) -> Any:
         request = urllib.request.Request(
-            self.base_url + path, data=json.dumps(payload).encode(), method="POST",
+            self.base_url + path,
+            data=json.dumps(payload).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -60,7 +62,9 @@ def run_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Sandb
     """Start ``python -m harvester.sandbox --port 0 *args``; stop it on exit."""
     process = subprocess.Popen(
         [sys.executable, "-m", "harvester.sandbox", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     try:
@@ -105,9 +109,15 @@ def crawl(
         for key, value in (args or {}).items():
             command += ["-a", f"{key}={value}"]
         for key, value in (settings or {}).items():
-            command += ["-s", f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}"]
+            command += [
+                "-s",
+                f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}",
+            ]
         completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout,
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             env={**os.environ, **(env or {})},
         )
         stats = json.loads(Path(stats_path).read_text()) if os.path.exists(stats_path) else {}

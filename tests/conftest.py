@@ -47,8 +47,14 @@ def db_url(tmp_path: Path) -> str:
 def run_crawl(db_url: str) -> Callable[..., CrawlResult]:
     """Crawl *spider* against *sandbox* into the test's database."""
 
-    def run(spider: str, sandbox: Sandbox, env: dict[str, str] | None = None, **kwargs: Any) -> CrawlResult:
-        environment = {**sandbox.client_environment(), "HARVESTER_DATABASE_URL": db_url, **(env or {})}
+    def run(
+        spider: str, sandbox: Sandbox, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> CrawlResult:
+        environment = {
+            **sandbox.client_environment(),
+            "HARVESTER_DATABASE_URL": db_url,
+            **(env or {}),
+        }
         return crawl(spider, env=environment, **kwargs)
 
     return run

@@ -36,9 +36,46 @@ DEFAULT_QPS = 5.0
 MAX_BATCH = 50
 DEFAULT_BATCH = 20
 AUTH_PARAMS = ("sign", "timestamp", "app_key", "sign_method", "partner_id")
-CURRENCIES = ("USD", "GBP", "CAD", "EUR", "UAH", "MXN", "TRY", "RUB", "BRL", "AUD", "INR", "JPY", "IDR", "SEK", "KRW")
-LANGUAGES = ("EN", "RU", "PT", "ES", "FR", "ID", "IT", "TH", "JA", "AR", "VI", "TR", "DE", "HE", "KO", "NL", "PL",
-             "MX", "CL", "IW", "IN")
+CURRENCIES = (
+    "USD",
+    "GBP",
+    "CAD",
+    "EUR",
+    "UAH",
+    "MXN",
+    "TRY",
+    "RUB",
+    "BRL",
+    "AUD",
+    "INR",
+    "JPY",
+    "IDR",
+    "SEK",
+    "KRW",
+)
+LANGUAGES = (
+    "EN",
+    "RU",
+    "PT",
+    "ES",
+    "FR",
+    "ID",
+    "IT",
+    "TH",
+    "JA",
+    "AR",
+    "VI",
+    "TR",
+    "DE",
+    "HE",
+    "KO",
+    "NL",
+    "PL",
+    "MX",
+    "CL",
+    "IW",
+    "IN",
+)
 PARTNER_ID = "harvester"
 
 # --------------------------------------------------------------------------- signing
@@ -49,7 +86,11 @@ def sign_params(params: dict[str, str], secret: str, method: str = "md5") -> str
     md5 wraps it in the secret; hmac-sha256 / sha256 (IOP) key an HMAC-SHA256 with it."""
     concatenated = "".join(f"{k}{v}" for k, v in sorted(params.items()) if k != "sign")
     if method == "md5":
-        return hashlib.md5(f"{secret}{concatenated}{secret}".encode(), usedforsecurity=False).hexdigest().upper()
+        return (
+            hashlib.md5(f"{secret}{concatenated}{secret}".encode(), usedforsecurity=False)
+            .hexdigest()
+            .upper()
+        )
     if method in ("hmac-sha256", "sha256"):
         return hmac.new(secret.encode(), concatenated.encode(), hashlib.sha256).hexdigest().upper()
     raise ValueError(f"unsupported sign_method {method!r}; use one of {', '.join(SIGN_METHODS)}")
@@ -76,10 +117,21 @@ def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
     return Signed(headers={}, url=urlunsplit(parts._replace(query=urlencode(query))))
 
 
-def batch_form(product_ids: list[str], *, target_currency: str, target_language: str, country: str | None,
-               tracking_id: str, fields: str | None = None) -> dict[str, str]:
-    form = {"product_ids": ",".join(product_ids), "target_currency": target_currency,
-            "target_language": target_language, "tracking_id": tracking_id}
+def batch_form(
+    product_ids: list[str],
+    *,
+    target_currency: str,
+    target_language: str,
+    country: str | None,
+    tracking_id: str,
+    fields: str | None = None,
+) -> dict[str, str]:
+    form = {
+        "product_ids": ",".join(product_ids),
+        "target_currency": target_currency,
+        "target_language": target_language,
+        "tracking_id": tracking_id,
+    }
     if country:
         form["country"] = country
     if fields:
@@ -103,7 +155,15 @@ def classify(code: str, sub_code: str | None) -> ErrorClass:
     sub_code = sub_code or ""
     if code in ("4", "5", "6", "7", "8", "ApiCallLimit") or sub_code.startswith("accesscontrol."):
         return ErrorClass.RATE_LIMITED
-    if code in ("25", "27", "29", "IncompleteSignature", "InvalidSignature", "InvalidAppKey", "IllegalAccessToken"):
+    if code in (
+        "25",
+        "27",
+        "29",
+        "IncompleteSignature",
+        "InvalidSignature",
+        "InvalidAppKey",
+        "IllegalAccessToken",
+    ):
         return ErrorClass.AUTH
     if code in ("31", "InvalidTimestamp"):
         return ErrorClass.CLOCK
@@ -124,18 +184,31 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
         err = envelope["error_response"] or {}
         code, sub_code = str(err.get("code")), err.get("sub_code")
         message = " / ".join(str(x) for x in (err.get("msg"), sub_code, err.get("sub_msg")) if x)
-        raise ApiError(NAME, classify(code, sub_code), code, message, ban_seconds(err.get("sub_msg")))
-    if "code" in envelope and str(envelope.get("code")) != "0" and "type" in envelope:  # the new gateway's shape
+        raise ApiError(
+            NAME, classify(code, sub_code), code, message, ban_seconds(err.get("sub_msg"))
+        )
+    if (
+        "code" in envelope and str(envelope.get("code")) != "0" and "type" in envelope
+    ):  # the new gateway's shape
         code = str(envelope["code"])
         raise ApiError(NAME, classify(code, None), code, str(envelope.get("message") or ""))
     if status >= 500 or status == 429:
-        raise ApiError(NAME, ErrorClass.RETRYABLE if status >= 500 else ErrorClass.RATE_LIMITED, f"HTTP {status}", "")
-    result = (envelope.get("aliexpress_affiliate_productdetail_get_response") or {}).get("resp_result")
+        raise ApiError(
+            NAME,
+            ErrorClass.RETRYABLE if status >= 500 else ErrorClass.RATE_LIMITED,
+            f"HTTP {status}",
+            "",
+        )
+    result = (envelope.get("aliexpress_affiliate_productdetail_get_response") or {}).get(
+        "resp_result"
+    )
     if not isinstance(result, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "no resp_result in the answer")
     resp_code = int(result.get("resp_code") or 0)
     if resp_code != 200:
-        kind = {401: ErrorClass.AUTH, 404: ErrorClass.RETRYABLE}.get(resp_code, ErrorClass.PERMANENT)
+        kind = {401: ErrorClass.AUTH, 404: ErrorClass.RETRYABLE}.get(
+            resp_code, ErrorClass.PERMANENT
+        )
         raise ApiError(NAME, kind, str(resp_code), str(result.get("resp_msg") or ""))
     return result.get("result") or {}
 
@@ -176,12 +249,17 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
     price, currency = _price(record, "sale_price")
     original, original_currency = _price(record, "original_price")
     if original is not None and currency and original_currency != currency:
-        raise ValueError(f"original_price: currency {original_currency} differs from sale price's {currency}")
+        raise ValueError(
+            f"original_price: currency {original_currency} differs from sale price's {currency}"
+        )
     smalls = record.get("product_small_image_urls") or []
     if isinstance(smalls, dict):  # XML-shaped JSON: {"string": [...]}
         smalls = smalls.get("string") or []
     images = [url for url in map(https_url, [record.get("product_main_image_url"), *smalls]) if url]
-    categories = [(record.get(f"{lvl}_level_category_id"), record.get(f"{lvl}_level_category_name")) for lvl in ("first", "second")]
+    categories = [
+        (record.get(f"{lvl}_level_category_id"), record.get(f"{lvl}_level_category_name"))
+        for lvl in ("first", "second")
+    ]
     return {
         "source": SOURCE,
         "product_id": str(record["product_id"]),
@@ -201,9 +279,11 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "rating": _decimal(record, "evaluate_rate"),
         "url": https_url(record.get("product_detail_url")),
         "extra": {
-            "sale_price": record.get("sale_price"), "sale_price_currency": record.get("sale_price_currency"),
+            "sale_price": record.get("sale_price"),
+            "sale_price_currency": record.get("sale_price_currency"),
             "app_sale_price": record.get("target_app_sale_price") or record.get("app_sale_price"),
-            "app_sale_price_currency": record.get("target_app_sale_price_currency") or record.get("app_sale_price_currency"),
+            "app_sale_price_currency": record.get("target_app_sale_price_currency")
+            or record.get("app_sale_price_currency"),
             "discount": record.get("discount"),
             "hot_product_commission_rate": record.get("hot_product_commission_rate"),
             "relevant_market_commission_rate": record.get("relevant_market_commission_rate"),

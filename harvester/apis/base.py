@@ -52,7 +52,9 @@ class MissingCredentials(ValueError):
     """A credential needed to sign requests for an API is not configured."""
 
 
-def setting_or_env(settings: Mapping[str, Any] | Any, name: str, default: str | None = None) -> str | None:
+def setting_or_env(
+    settings: Mapping[str, Any] | Any, name: str, default: str | None = None
+) -> str | None:
     """Return setting *name*, else environment variable *name*, else *default*.
 
     Settings win so that ``scrapy crawl -s PANDAPON_ACCESS_KEY=...`` overrides the
@@ -67,7 +69,8 @@ def setting_or_env(settings: Mapping[str, Any] | Any, name: str, default: str | 
 
 
 def require(settings: Mapping[str, Any] | Any, names: list[str], api: str) -> dict[str, str]:
-    """Read every credential in *names*; raise :class:`MissingCredentials` naming the missing ones."""
+    """Read every credential in *names*; raise :class:`MissingCredentials` naming the
+    missing ones."""
     values = {name: setting_or_env(settings, name) for name in names}
     missing = [name for name, value in values.items() if value is None]
     if missing:

@@ -129,8 +129,14 @@ class StoreQuery:
 
     def with_band(self, start: Decimal, end: Decimal) -> StoreQuery:
         return StoreQuery(
-            self.seller_open_id, self.keyword, self.category_id, start, end,
-            self.sort, self.filter, self.country,
+            self.seller_open_id,
+            self.keyword,
+            self.category_id,
+            start,
+            end,
+            self.sort,
+            self.filter,
+            self.country,
         )
 
 
@@ -140,12 +146,15 @@ def sort_param(spec: str) -> str:
     direction = direction or "desc"
     if name not in SORT_FIELDS or direction not in ("asc", "desc"):
         raise ValueError(
-            f"sort must be FIELD[:asc|desc] with FIELD one of {', '.join(SORT_FIELDS)}; got {spec!r}"
+            f"sort must be FIELD[:asc|desc] with FIELD one of {', '.join(SORT_FIELDS)}; "
+            f"got {spec!r}"
         )
     return json.dumps({name: direction}, separators=(",", ":"))
 
 
-def related_body(offer_id: int, page_no: int, page_size: int, language: str = "en") -> dict[str, Any]:
+def related_body(
+    offer_id: int, page_no: int, page_size: int, language: str = "en"
+) -> dict[str, Any]:
     return {"offerId": offer_id, "pageNo": page_no, "pageSize": page_size, "language": language}
 
 
@@ -177,12 +186,20 @@ def parse_envelope(http_status: int, body: bytes, retry_after: float | None = No
     try:
         envelope = json.loads(body)
     except ValueError:
-        error_class = ErrorClass.RETRYABLE if http_status >= 500 or http_status == 429 else ErrorClass.PERMANENT
+        error_class = (
+            ErrorClass.RETRYABLE
+            if http_status >= 500 or http_status == 429
+            else ErrorClass.PERMANENT
+        )
         if http_status == 429:
             error_class = ErrorClass.RATE_LIMITED
-        raise ApiError(NAME, error_class, f"HTTP {http_status}", "response is not JSON", retry_after) from None
+        raise ApiError(
+            NAME, error_class, f"HTTP {http_status}", "response is not JSON", retry_after
+        ) from None
     if not isinstance(envelope, dict):
-        raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {http_status}", "envelope is not an object")
+        raise ApiError(
+            NAME, ErrorClass.PERMANENT, f"HTTP {http_status}", "envelope is not an object"
+        )
     code = envelope.get("code")
     try:
         code = int(code) if code is not None else None
@@ -191,7 +208,9 @@ def parse_envelope(http_status: int, body: bytes, retry_after: float | None = No
     msg = str(envelope.get("msg") or "")
     error_class = classify(http_status, code, msg)
     if error_class is not ErrorClass.OK:
-        raise ApiError(NAME, error_class, str(code if code is not None else http_status), msg, retry_after)
+        raise ApiError(
+            NAME, error_class, str(code if code is not None else http_status), msg, retry_after
+        )
     if "data" not in envelope:
         raise ApiError(NAME, ErrorClass.PERMANENT, str(code), "envelope has no data")
     return envelope["data"]
@@ -243,7 +262,9 @@ def needs_split(page: StorePage, window: int = SEARCH_WINDOW) -> bool:
     return page.total_records > window
 
 
-def split_band(start: Decimal, end: Decimal) -> tuple[tuple[Decimal, Decimal], tuple[Decimal, Decimal]] | None:
+def split_band(
+    start: Decimal, end: Decimal
+) -> tuple[tuple[Decimal, Decimal], tuple[Decimal, Decimal]] | None:
     """Halve a price band on a cent boundary; ``None`` when it cannot be split further.
 
     Bands are inclusive on both ends (as 1688 filters are), so the halves are
@@ -351,4 +372,6 @@ def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
 
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     retry_after = headers.get("retry-after")
-    return parse_envelope(status, body, float(retry_after) if retry_after and retry_after.isdigit() else None)
+    return parse_envelope(
+        status, body, float(retry_after) if retry_after and retry_after.isdigit() else None
+    )

@@ -15,8 +15,9 @@ from harvester.apis import all_providers
 from harvester.apis.base import setting_or_env
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 
 class SecretFilter(logging.Filter):
@@ -40,7 +41,9 @@ class SecretFilter(logging.Filter):
 
 
 def secret_values(settings: Any) -> list[str]:
-    names = [name for provider in all_providers() for name in getattr(provider, "SECRET_SETTINGS", ())]
+    names = [
+        name for provider in all_providers() for name in getattr(provider, "SECRET_SETTINGS", ())
+    ]
     return [value for name in names if (value := setting_or_env(settings, name))]
 
 

@@ -24,9 +24,9 @@ from harvester.config import base_url
 
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Self
 
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ def provider_config(settings: Any, provider: ModuleType) -> dict[str, str]:
     return config
 
 
-def apply_signature(request: Request, provider: ModuleType, config: dict[str, str], now: float) -> None:
+def apply_signature(
+    request: Request, provider: ModuleType, config: dict[str, str], now: float
+) -> None:
     """Sign *request* in place for the instant *now*.
 
     In place, because returning ``request.replace(...)`` from ``process_request``
@@ -88,7 +90,9 @@ class ApiSigningMiddleware:
         if name not in self._configs:
             provider = get_provider(name)
             self._configs[name] = provider_config(self.crawler.settings, provider)
-            self._hosts[name] = urlparse_cached(Request(base_url(self.crawler.settings, provider))).hostname
+            self._hosts[name] = urlparse_cached(
+                Request(base_url(self.crawler.settings, provider))
+            ).hostname
         return self._configs[name]
 
     def process_request(self, request: Request) -> None:

@@ -22,8 +22,9 @@ from harvester.apis import get_provider
 from harvester.items import ApiRecord, DeadLetter, PriceTier, Product, Sku
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ def validate(product: Product) -> None:
         if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
             raise ValueError(f"{name}: not a non-negative decimal: {value!r}")
         if not product.currency or not _CURRENCY.match(product.currency):
-            raise ValueError(f"currency: {product.currency!r} is not an ISO 4217 code (needed by {name})")
+            raise ValueError(
+                f"currency: {product.currency!r} is not an ISO 4217 code (needed by {name})"
+            )
     for name in ("image_url", "url", "shop_url"):
         value = getattr(product, name)
         if value is not None and not value.startswith("https://"):
@@ -67,7 +70,9 @@ def build_product(record: ApiRecord) -> Product:
     if mapped.get("skus"):
         mapped["skus"] = [s if isinstance(s, Sku) else Sku(**s) for s in mapped["skus"]]
     if mapped.get("price_tiers"):
-        mapped["price_tiers"] = [t if isinstance(t, PriceTier) else PriceTier(**t) for t in mapped["price_tiers"]]
+        mapped["price_tiers"] = [
+            t if isinstance(t, PriceTier) else PriceTier(**t) for t in mapped["price_tiers"]
+        ]
     product = Product(api=record.api, raw=record.payload, fetched_at=record.fetched_at, **mapped)
     validate(product)
     return product
@@ -94,8 +99,12 @@ class NormalizePipeline:
             self.crawler.signals.send_catch_log(
                 signal=signals.dead_letter,
                 dead_letter=DeadLetter(
-                    api=item.api, reason=reason, kind="record", url=item.url,
-                    body=json.dumps(item.payload, ensure_ascii=False, default=str), fetched_at=item.fetched_at,
+                    api=item.api,
+                    reason=reason,
+                    kind="record",
+                    url=item.url,
+                    body=json.dumps(item.payload, ensure_ascii=False, default=str),
+                    fetched_at=item.fetched_at,
                 ),
             )
             raise DropItem(reason) from None

@@ -35,16 +35,48 @@ MAX_RELATED = 40
 
 # (Chinese, English) word pairs that make up titles.
 _WORDS = [
-    ("复古", "Retro"), ("宫廷", "Palace"), ("仙女", "Fairy"), ("流苏", "Tassel"), ("发簪", "Hairpin"),
-    ("汉服", "Hanfu"), ("头饰", "Headwear"), ("儿童", "Children"), ("中国风", "Chinese Style"),
-    ("珍珠", "Pearl"), ("蝴蝶结", "Bow"), ("发夹", "Hair Clip"), ("手链", "Bracelet"), ("新款", "New"),
-    ("高级感", "High-end"), ("荧光笔", "Highlighter"), ("迷你", "Mini"), ("学生", "Student"),
-    ("彩色", "Color"), ("保温杯", "Thermos Cup"), ("不锈钢", "Stainless Steel"), ("背心", "Vest"),
-    ("夏季", "Summer"), ("纯棉", "Cotton"), ("女装", "Women's Wear"), ("男士", "Men's"), ("手机壳", "Phone Case"),
-    ("透明", "Transparent"), ("可爱", "Cute"), ("批发", "Wholesale"), ("收纳盒", "Storage Box"),
-    ("耳环", "Earrings"), ("项链", "Necklace"), ("帆布包", "Canvas Bag"), ("运动", "Sports"),
+    ("复古", "Retro"),
+    ("宫廷", "Palace"),
+    ("仙女", "Fairy"),
+    ("流苏", "Tassel"),
+    ("发簪", "Hairpin"),
+    ("汉服", "Hanfu"),
+    ("头饰", "Headwear"),
+    ("儿童", "Children"),
+    ("中国风", "Chinese Style"),
+    ("珍珠", "Pearl"),
+    ("蝴蝶结", "Bow"),
+    ("发夹", "Hair Clip"),
+    ("手链", "Bracelet"),
+    ("新款", "New"),
+    ("高级感", "High-end"),
+    ("荧光笔", "Highlighter"),
+    ("迷你", "Mini"),
+    ("学生", "Student"),
+    ("彩色", "Color"),
+    ("保温杯", "Thermos Cup"),
+    ("不锈钢", "Stainless Steel"),
+    ("背心", "Vest"),
+    ("夏季", "Summer"),
+    ("纯棉", "Cotton"),
+    ("女装", "Women's Wear"),
+    ("男士", "Men's"),
+    ("手机壳", "Phone Case"),
+    ("透明", "Transparent"),
+    ("可爱", "Cute"),
+    ("批发", "Wholesale"),
+    ("收纳盒", "Storage Box"),
+    ("耳环", "Earrings"),
+    ("项链", "Necklace"),
+    ("帆布包", "Canvas Bag"),
+    ("运动", "Sports"),
 ]
-_TOP_CATEGORIES = [(67, [81, 82, 83]), (54, [127484008, 1038378]), (1813, [1031910, 311]), (10166, [1042954])]
+_TOP_CATEGORIES = [
+    (67, [81, 82, 83]),
+    (54, [127484008, 1038378]),
+    (1813, [1031910, 311]),
+    (10166, [1042954]),
+]
 
 
 def _rng(*keys: Any) -> random.Random:
@@ -166,7 +198,11 @@ class Catalog:
                 return cached
             offers = store.listed_offers()
         if keyword:
-            offers = [o for o in offers if keyword in o.subject or keyword.lower() in o.subject_trans.lower()]
+            offers = [
+                o
+                for o in offers
+                if keyword in o.subject or keyword.lower() in o.subject_trans.lower()
+            ]
         if category_id is not None:
             offers = [o for o in offers if category_id in o.categories]
         if price_start is not None:
@@ -180,7 +216,9 @@ class Catalog:
                 "rePurchaseRate": lambda o: o.repurchase_rate,
                 "monthSold": lambda o: o.month_sold or 0,
             }[name]
-            offers = sorted(offers, key=lambda o: (sort_key(o), o.offer_id), reverse=direction == "desc")
+            offers = sorted(
+                offers, key=lambda o: (sort_key(o), o.offer_id), reverse=direction == "desc"
+            )
         with self.lock:
             self._query_cache[key] = offers
         return offers
@@ -194,7 +232,9 @@ class Catalog:
         if offer is None or not self._offer_ids:
             return []
         rng = _rng(self.seed, "related", offer_id)
-        count = rng.choice([0, 3, 8, 10, 15, 20, 25, 40]) if offer_id not in self.hubs else MAX_RELATED
+        count = (
+            rng.choice([0, 3, 8, 10, 15, 20, 25, 40]) if offer_id not in self.hubs else MAX_RELATED
+        )
         picked: list[int] = []
         store_ids = [o.offer_id for o in self.stores[offer.store_index].offers]
         while len(picked) < min(count, len(self._offer_ids) - 1):
@@ -237,7 +277,9 @@ class Catalog:
 
 TAOBAO_ITEMS = 500
 _TAOBAO_CATEGORIES = [
-    ("USB风扇", "3C数码配件"), ("手机壳", "3C数码配件"), ("发饰", "饰品/流行首饰/时尚饰品新"),
+    ("USB风扇", "3C数码配件"),
+    ("手机壳", "3C数码配件"),
+    ("发饰", "饰品/流行首饰/时尚饰品新"),
     ("保温杯", "厨房/烹饪用具"),
 ]
 ALIEXPRESS_PRODUCTS = 500
@@ -246,7 +288,9 @@ ALIEXPRESS_PRODUCTS = 500
 def taobao_item_ids(seed: int) -> list[str]:
     """Ids of the Taobao items the sandbox knows (any other id is unknown)."""
     rng = _rng(seed, "taobao")
-    return sorted({str(rng.randrange(520_000_000_000, 800_000_000_000)) for _ in range(TAOBAO_ITEMS)})
+    return sorted(
+        {str(rng.randrange(520_000_000_000, 800_000_000_000)) for _ in range(TAOBAO_ITEMS)}
+    )
 
 
 def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
@@ -261,12 +305,16 @@ def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
     shop = f"{words[0][0]}{'旗舰店' if tmall else '小店'}"
     dynamic = rng.random() < 0.5
     result: dict[str, Any] = {
-        "itemId": ("Oqz93k" + "".join(rng.choice(string.ascii_letters) for _ in range(30))) if dynamic else item_id,
+        "itemId": ("Oqz93k" + "".join(rng.choice(string.ascii_letters) for _ in range(30)))
+        if dynamic
+        else item_id,
         "inputItemId": item_id,
         "title": "".join(cn for cn, _ in words),
         "shortTitle": "".join(cn for cn, _ in words[:2]),
         "subTitle": "".join(cn for cn, _ in words[1:3]),
-        "picUrl": f"//img.alicdn.com/i{rng.randint(1, 4)}/{item_id}/O1CN01{rng.randrange(10**9)}.jpg",
+        "picUrl": (
+            f"//img.alicdn.com/i{rng.randint(1, 4)}/{item_id}/O1CN01{rng.randrange(10**9)}.jpg"
+        ),
         "reservePrice": str(reserve),
         "zkFinalPrice": str(final),
         "userType": 1 if tmall else 0,
@@ -275,7 +323,13 @@ def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
         "sellerId": seller,
         "shopTitle": shop,
         # (leaf, top level) pairs, as in the docs' example ("USB风扇" under "3C数码配件").
-        **dict(zip(("categoryName", "levelOneCategoryName"), rng.choice(_TAOBAO_CATEGORIES), strict=True)),
+        **dict(
+            zip(
+                ("categoryName", "levelOneCategoryName"),
+                rng.choice(_TAOBAO_CATEGORIES),
+                strict=True,
+            )
+        ),
         "volume": int(rng.expovariate(1 / 500)),
         "commissionRate": str(rng.choice([90, 150, 180, 300, 1550])),
         "url": f"//s.click.taobao.com/t?e={item_id}",
@@ -299,16 +353,34 @@ def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
 
 
 #: Fixed conversion rates of the sandbox (USD → target currency).
-USD_RATES = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"), "CAD": Decimal("1.36"),
-             "AUD": Decimal("1.52"), "JPY": Decimal("151"), "KRW": Decimal("1370"), "BRL": Decimal("5.1"),
-             "RUB": Decimal("92"), "MXN": Decimal("17"), "INR": Decimal("83"), "TRY": Decimal("32"),
-             "UAH": Decimal("39"), "IDR": Decimal("15800"), "SEK": Decimal("10.6")}
+USD_RATES = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "CAD": Decimal("1.36"),
+    "AUD": Decimal("1.52"),
+    "JPY": Decimal("151"),
+    "KRW": Decimal("1370"),
+    "BRL": Decimal("5.1"),
+    "RUB": Decimal("92"),
+    "MXN": Decimal("17"),
+    "INR": Decimal("83"),
+    "TRY": Decimal("32"),
+    "UAH": Decimal("39"),
+    "IDR": Decimal("15800"),
+    "SEK": Decimal("10.6"),
+}
 
 
 def aliexpress_product_ids(seed: int) -> list[str]:
     """Ids of the AliExpress products the sandbox knows."""
     rng = _rng(seed, "aliexpress")
-    return sorted({str(rng.randrange(1_005_000_000_000_000, 1_005_009_999_999_999)) for _ in range(ALIEXPRESS_PRODUCTS)})
+    return sorted(
+        {
+            str(rng.randrange(1_005_000_000_000_000, 1_005_009_999_999_999))
+            for _ in range(ALIEXPRESS_PRODUCTS)
+        }
+    )
 
 
 def aliexpress_product(seed: int, product_id: str, currency: str = "USD") -> dict[str, Any]:
@@ -322,13 +394,17 @@ def aliexpress_product(seed: int, product_id: str, currency: str = "USD") -> dic
     image = f"https://ae01.alicdn.com/kf/S{rng.getrandbits(64):016x}.jpg"
     shop = rng.randrange(100_000, 9_999_999)
     return {
-        "app_sale_price": str(sale), "app_sale_price_currency": "USD",
-        "commission_rate": f"{rng.choice([3, 3.5, 5, 7, 9])}%", "discount": f"{discount}%",
+        "app_sale_price": str(sale),
+        "app_sale_price_currency": "USD",
+        "commission_rate": f"{rng.choice([3, 3.5, 5, 7, 9])}%",
+        "discount": f"{discount}%",
         "evaluate_rate": f"{rng.uniform(80, 100):.2f}%",
-        "first_level_category_id": 200000345, "first_level_category_name": "Women's Clothing",
+        "first_level_category_id": 200000345,
+        "first_level_category_name": "Women's Clothing",
         "lastest_volume": int(rng.expovariate(1 / 300)),
         "hot_product_commission_rate": "0%",
-        "original_price": str(original), "original_price_currency": "USD",
+        "original_price": str(original),
+        "original_price_currency": "USD",
         "platform_product_type": rng.choice(["ALL", "PLAZA", "TMALL"]),
         "product_detail_url": f"https://www.aliexpress.com/item/{product_id}.html",
         "product_id": int(product_id),
@@ -336,11 +412,17 @@ def aliexpress_product(seed: int, product_id: str, currency: str = "USD") -> dic
         "product_small_image_urls": {"string": [image]},
         "product_title": " ".join(en for _, en in words),
         "promotion_link": f"https://s.click.aliexpress.com/e/_{product_id[-8:]}",
-        "sale_price": str(sale), "sale_price_currency": "USD",
-        "second_level_category_id": 200000347, "second_level_category_name": "Dresses",
-        "shop_id": shop, "shop_url": f"https://www.aliexpress.com/store/{shop}",
-        "target_app_sale_price": str((sale * rate).quantize(Decimal("0.01"))), "target_app_sale_price_currency": currency,
-        "target_original_price": str((original * rate).quantize(Decimal("0.01"))), "target_original_price_currency": currency,
-        "target_sale_price": str((sale * rate).quantize(Decimal("0.01"))), "target_sale_price_currency": currency,
+        "sale_price": str(sale),
+        "sale_price_currency": "USD",
+        "second_level_category_id": 200000347,
+        "second_level_category_name": "Dresses",
+        "shop_id": shop,
+        "shop_url": f"https://www.aliexpress.com/store/{shop}",
+        "target_app_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
+        "target_app_sale_price_currency": currency,
+        "target_original_price": str((original * rate).quantize(Decimal("0.01"))),
+        "target_original_price_currency": currency,
+        "target_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
+        "target_sale_price_currency": currency,
         "relevant_market_commission_rate": "10%",
     }

@@ -19,7 +19,12 @@ def stores(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
 def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     with app.lock:
         return SandboxResponse(
-            200, {"stats": dict(app.stats), "first_call": dict(app.first_call), "last_call": dict(app.last_call)}
+            200,
+            {
+                "stats": dict(app.stats),
+                "first_call": dict(app.first_call),
+                "last_call": dict(app.last_call),
+            },
         )
 
 

@@ -29,7 +29,9 @@ class Fault:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def response(self, app: SandboxApp, request: SandboxRequest, handler: Handler) -> SandboxResponse:
+    def response(
+        self, app: SandboxApp, request: SandboxRequest, handler: Handler
+    ) -> SandboxResponse:
         from harvester.sandbox.server import SandboxResponse
 
         if self.name in ("http500", "http503"):
@@ -37,7 +39,9 @@ class Fault:
             return SandboxResponse(status, {"error": "injected fault", "status": status})
         if self.name == "http429":
             retry_after = self.params.get("retry_after", 1)
-            return SandboxResponse(429, {"error": "too many requests"}, {"Retry-After": str(retry_after)})
+            return SandboxResponse(
+                429, {"error": "too many requests"}, {"Retry-After": str(retry_after)}
+            )
         if self.name == "error":
             builder = app.error_builders[self.params["api"]]
             return builder(str(self.params.get("code")), self.params.get("message"), request)

@@ -10,7 +10,10 @@ from harvester.sandbox import apis
 
 
 def _discover() -> list[ModuleType]:
-    modules = [importlib.import_module(f"{apis.__name__}.{info.name}") for info in pkgutil.iter_modules(apis.__path__)]
+    modules = [
+        importlib.import_module(f"{apis.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(apis.__path__)
+    ]
     return [module for module in modules if hasattr(module, "register")]
 
 

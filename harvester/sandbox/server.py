@@ -82,9 +82,13 @@ class SandboxApp:
         self.config = config
         self.catalog = Catalog(config.seed, config.store_sizes)
         self.faults = Faults()
-        self.limiter = RateLimiter({api: Limit(qps, config.rate_limit_burst) for api, qps in config.rate_limits.items()})
+        self.limiter = RateLimiter(
+            {api: Limit(qps, config.rate_limit_burst) for api, qps in config.rate_limits.items()}
+        )
         #: api → builder of that provider's error answer for a code (used by ``error`` faults).
-        self.error_builders: dict[str, Callable[[str, str | None, SandboxRequest], SandboxResponse]] = {}
+        self.error_builders: dict[
+            str, Callable[[str, str | None, SandboxRequest], SandboxResponse]
+        ] = {}
         #: api → builder of that provider's own over-the-rate-limit answer.
         self.throttle_builders: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {}
         #: api → the credential a request is made with (rate limits are per credential).
@@ -109,7 +113,9 @@ class SandboxApp:
         if entry is None:
             known = {path for _, path in self.routes}
             status = 405 if request.path in known else 404
-            return SandboxResponse(status, {"error": f"no route for {request.method} {request.path}"})
+            return SandboxResponse(
+                status, {"error": f"no route for {request.method} {request.path}"}
+            )
         api, handler = entry
         now = time.time()
         with self.lock:  # one lock: a stats snapshot sees a call's count and time together
@@ -117,7 +123,9 @@ class SandboxApp:
             self.first_call.setdefault(api, now)
             self.last_call[api] = now
         credential_of = self.credential_of.get(api)
-        if credential_of is not None and not self.limiter.allow(api, credential_of(request), request.received_at):
+        if credential_of is not None and not self.limiter.allow(
+            api, credential_of(request), request.received_at
+        ):
             self.count(f"{api}/throttled")
             return self.throttle_builders[api](request)
         fault = self.faults.take(api)
@@ -160,7 +168,10 @@ def _make_handler_class(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
                 return
             payload = response.encoded()
             self.send_response(response.status)
-            self.send_header("Content-Type", response.headers.pop("Content-Type", "application/json;charset=UTF-8"))
+            self.send_header(
+                "Content-Type",
+                response.headers.pop("Content-Type", "application/json;charset=UTF-8"),
+            )
             self.send_header("Content-Length", str(len(payload)))
             for name, value in response.headers.items():
                 self.send_header(name, value)

@@ -28,17 +28,32 @@ class AliexpressItemsSpider(ApiSpider):
     apis = (aliexpress.NAME,)
 
     def parse_arguments(
-        self, product_ids: str | None = None, target_currency: str = "USD", target_language: str = "EN",
-        country: str | None = None, tracking_id: str | None = None, fields: str | None = None, **_: Any,
+        self,
+        product_ids: str | None = None,
+        target_currency: str = "USD",
+        target_language: str = "EN",
+        country: str | None = None,
+        tracking_id: str | None = None,
+        fields: str | None = None,
+        **_: Any,
     ) -> None:
         self.product_ids = id_list(product_ids, "product_ids", numeric=True)
         if not self.product_ids:
-            raise ArgumentError("aliexpress_items needs ids: -a product_ids=33006951782[,...] (or @file)")
-        self.target_currency, self.target_language = target_currency.upper(), target_language.upper()
+            raise ArgumentError(
+                "aliexpress_items needs ids: -a product_ids=33006951782[,...] (or @file)"
+            )
+        self.target_currency, self.target_language = (
+            target_currency.upper(),
+            target_language.upper(),
+        )
         if self.target_currency not in aliexpress.CURRENCIES:
-            raise ArgumentError(f"-a target_currency must be one of {', '.join(aliexpress.CURRENCIES)}")
+            raise ArgumentError(
+                f"-a target_currency must be one of {', '.join(aliexpress.CURRENCIES)}"
+            )
         if self.target_language not in aliexpress.LANGUAGES:
-            raise ArgumentError(f"-a target_language must be one of {', '.join(aliexpress.LANGUAGES)}")
+            raise ArgumentError(
+                f"-a target_language must be one of {', '.join(aliexpress.LANGUAGES)}"
+            )
         if country is not None and not (len(country) == 2 and country.isalpha()):
             raise ArgumentError("-a country must be a two-letter country code, e.g. US")
         self.country = country.upper() if country else None
@@ -47,19 +62,37 @@ class AliexpressItemsSpider(ApiSpider):
     def check_credentials(self, settings: Any) -> None:
         super().check_credentials(settings)
         if not (self.tracking_id_arg or setting_or_env(settings, "ALIEXPRESS_TRACKING_ID")):
-            raise ArgumentError("aliexpress_items needs a tracking id: -a tracking_id=... or ALIEXPRESS_TRACKING_ID")
+            raise ArgumentError(
+                "aliexpress_items needs a tracking id: -a tracking_id=... or ALIEXPRESS_TRACKING_ID"
+            )
 
     async def start(self) -> AsyncIterator[Any]:
-        size = int_arg(self.settings.get("HARVESTER_ALIEXPRESS_BATCH_SIZE"), "HARVESTER_ALIEXPRESS_BATCH_SIZE",
-                       default=aliexpress.DEFAULT_BATCH, minimum=1)
+        size = int_arg(
+            self.settings.get("HARVESTER_ALIEXPRESS_BATCH_SIZE"),
+            "HARVESTER_ALIEXPRESS_BATCH_SIZE",
+            default=aliexpress.DEFAULT_BATCH,
+            minimum=1,
+        )
         if size > aliexpress.MAX_BATCH:
-            raise ArgumentError(f"HARVESTER_ALIEXPRESS_BATCH_SIZE={size}: at most {aliexpress.MAX_BATCH}")
-        tracking_id = self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
+            raise ArgumentError(
+                f"HARVESTER_ALIEXPRESS_BATCH_SIZE={size}: at most {aliexpress.MAX_BATCH}"
+            )
+        tracking_id = (
+            self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
+        )
         for start in range(0, len(self.product_ids), size):
-            batch = self.product_ids[start:start + size]
-            form = aliexpress.batch_form(batch, target_currency=self.target_currency, target_language=self.target_language,
-                                         country=self.country, tracking_id=tracking_id, fields=self.fields)
-            yield self.api_form_request(aliexpress.NAME, aliexpress.PATH, form, self.parse_batch, cb_kwargs={"batch": batch})
+            batch = self.product_ids[start : start + size]
+            form = aliexpress.batch_form(
+                batch,
+                target_currency=self.target_currency,
+                target_language=self.target_language,
+                country=self.country,
+                tracking_id=tracking_id,
+                fields=self.fields,
+            )
+            yield self.api_form_request(
+                aliexpress.NAME, aliexpress.PATH, form, self.parse_batch, cb_kwargs={"batch": batch}
+            )
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[ApiRecord]:
         found = set()

@@ -22,11 +22,11 @@ from harvester.middlewares.signing import provider_config
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ def id_list(value: str | None, name: str, *, numeric: bool = False) -> list[str]
     if numeric:
         bad = [item for item in ids if not item.isdigit()]
         if bad:
-            raise ArgumentError(f"-a {name}: ids must be numeric, got {', '.join(map(repr, bad[:5]))}")
+            raise ArgumentError(
+                f"-a {name}: ids must be numeric, got {', '.join(map(repr, bad[:5]))}"
+            )
     return list(dict.fromkeys(ids))
 
 
@@ -151,7 +153,11 @@ class ApiSpider(scrapy.Spider):
 
     @staticmethod
     def record(
-        api: str, payload: dict[str, Any], context: dict[str, Any], response: Response, url: str | None = None
+        api: str,
+        payload: dict[str, Any],
+        context: dict[str, Any],
+        response: Response,
+        url: str | None = None,
     ) -> ApiRecord:
         """One raw record of *response* (its URL unless *url* is given); every record of an
         answer has the answer's arrival time, stamped by the error middleware."""
@@ -163,8 +169,13 @@ class ApiSpider(scrapy.Spider):
         for product_id in ids:
             self.crawler.signals.send_catch_log(
                 signal=signals.dead_letter,
-                dead_letter=DeadLetter(api=api, reason=f"not returned by the API: {product_id}", kind="missing",
-                                       url=url, body=product_id),
+                dead_letter=DeadLetter(
+                    api=api,
+                    reason=f"not returned by the API: {product_id}",
+                    kind="missing",
+                    url=url,
+                    body=product_id,
+                ),
             )
 
     def on_error(self, failure: Failure) -> None:
@@ -185,8 +196,13 @@ class ApiSpider(scrapy.Spider):
         self.crawler.signals.send_catch_log(
             signal=signals.dead_letter,
             dead_letter=DeadLetter(
-                api=api, reason=reason, kind=kind, url=request.url, http_status=status,
-                request_body=request.body.decode("utf-8", "replace") if request.body else None, body=body,
+                api=api,
+                reason=reason,
+                kind=kind,
+                url=request.url,
+                http_status=status,
+                request_body=request.body.decode("utf-8", "replace") if request.body else None,
+                body=body,
             ),
         )
 

@@ -40,7 +40,9 @@ class RelatedSpider(ApiSpider):
     ) -> None:
         self.seeds = id_list(offer_ids, "offer_ids", numeric=True)
         if not self.seeds:
-            raise ArgumentError("related needs seed offers: -a offer_ids=586572607302[,...] (or @file)")
+            raise ArgumentError(
+                "related needs seed offers: -a offer_ids=586572607302[,...] (or @file)"
+            )
         self.max_depth = int_arg(max_depth, "max_depth", default=1, minimum=0)
         self.max_items = int_arg(max_items, "max_items", default=10_000, minimum=1)
         self.page_size = int_arg(page_size, "page_size", default=20, minimum=1)
@@ -61,11 +63,17 @@ class RelatedSpider(ApiSpider):
             self.expanded.add(offer_id)
         body = pandapon.related_body(int(offer_id), page, self.page_size, self.language)
         return self.api_request(
-            pandapon.NAME, pandapon.RELATED_PATH, body, self.parse_related,
-            cb_kwargs={"offer_id": offer_id, "depth": depth, "page": page}, priority=-depth,
+            pandapon.NAME,
+            pandapon.RELATED_PATH,
+            body,
+            self.parse_related,
+            cb_kwargs={"offer_id": offer_id, "depth": depth, "page": page},
+            priority=-depth,
         )
 
-    def parse_related(self, response: Response, offer_id: str, depth: int, page: int) -> Iterator[Any]:
+    def parse_related(
+        self, response: Response, offer_id: str, depth: int, page: int
+    ) -> Iterator[Any]:
         offers = pandapon.parse_related_page(response.meta["harvester_data"])
         self.crawler.stats.inc_value("harvester/related/pages")
         received = received_at(response)
@@ -78,7 +86,10 @@ class RelatedSpider(ApiSpider):
                 self.stored.add(related_id)
                 yield self.record(pandapon.NAME, offer, {}, response)
             yield RelatedEdge(
-                pandapon.SOURCE, offer_id, related_id, rank=(page - 1) * self.page_size + position,
+                pandapon.SOURCE,
+                offer_id,
+                related_id,
+                rank=(page - 1) * self.page_size + position,
                 fetched_at=received,
             )
             if depth < self.max_depth and len(self.stored) < self.max_items:

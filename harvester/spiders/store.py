@@ -69,7 +69,9 @@ class StoreSpider(ApiSpider):
         max_calls: str | None = None,
         **_: Any,
     ) -> None:
-        sellers = id_list(seller_open_id, "seller_open_id") + id_list(seller_open_ids, "seller_open_ids")
+        sellers = id_list(seller_open_id, "seller_open_id") + id_list(
+            seller_open_ids, "seller_open_ids"
+        )
         if not sellers:
             raise ArgumentError(
                 "store needs a store: -a seller_open_id=<sellerOpenId> "
@@ -85,7 +87,9 @@ class StoreSpider(ApiSpider):
             raise ArgumentError(f"-a sort: {exc}") from None
         self.query_template = {
             "keyword": keyword or None,
-            "category_id": int_arg(category_id, "category_id", default=0, minimum=1) if category_id else None,
+            "category_id": int_arg(category_id, "category_id", default=0, minimum=1)
+            if category_id
+            else None,
             "price_start": start,
             "price_end": end,
             "sort": sort_spec,
@@ -97,11 +101,14 @@ class StoreSpider(ApiSpider):
         if details == "vvtool":
             if not shop_id or len(self.sellers) != 1:
                 raise ArgumentError(
-                    "-a details=vvtool needs one store and its Wangwang login id: -a shop_id=<login id>"
+                    "-a details=vvtool needs one store and its Wangwang login id: "
+                    "-a shop_id=<login id>"
                 )
             self.details = DetailFetcher(self, shop_id, web_site, scene, max_calls)
         elif shop_id or web_site or scene or max_calls:
-            raise ArgumentError("-a shop_id, web_site, scene and max_calls are options of -a details=vvtool")
+            raise ArgumentError(
+                "-a shop_id, web_site, scene and max_calls are options of -a details=vvtool"
+            )
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
         #: Page requests per seller still without an answer: a crawl closed early (a vv-tool
@@ -111,7 +118,10 @@ class StoreSpider(ApiSpider):
     async def start(self) -> AsyncIterator[Any]:
         settings = self.crawler.settings
         self.page_size = int_arg(
-            self.page_size_arg, "page_size", default=settings.getint("HARVESTER_PANDAPON_PAGE_SIZE"), minimum=1
+            self.page_size_arg,
+            "page_size",
+            default=settings.getint("HARVESTER_PANDAPON_PAGE_SIZE"),
+            minimum=1,
         )
         self.window = settings.getint("HARVESTER_PANDAPON_SEARCH_WINDOW")
         self.max_price = Decimal(settings.get("HARVESTER_PANDAPON_MAX_PRICE"))
@@ -121,11 +131,16 @@ class StoreSpider(ApiSpider):
     def page_request(self, query: pandapon.StoreQuery, page: int) -> Request:
         self.pending[query.seller_open_id] += 1
         return self.api_request(
-            pandapon.NAME, pandapon.STORE_PATH, query.body(page, self.page_size), self.parse_page,
+            pandapon.NAME,
+            pandapon.STORE_PATH,
+            query.body(page, self.page_size),
+            self.parse_page,
             cb_kwargs={"query": query, "page": page},
         )
 
-    def parse_page(self, response: Response, query: pandapon.StoreQuery, page: int) -> Iterator[Any]:
+    def parse_page(
+        self, response: Response, query: pandapon.StoreQuery, page: int
+    ) -> Iterator[Any]:
         listing = pandapon.parse_store_page(response.meta["harvester_data"])
         seller = query.seller_open_id
         self.pending[seller] -= 1
@@ -140,8 +155,12 @@ class StoreSpider(ApiSpider):
                 # One price point holds more offers than the window: take what it shows.
                 logger.warning(
                     "Store %s: %d offers in price band %s-%s exceed the %d-offer search window; "
-                    "the dump is truncated", seller, listing.total_records, query.price_start,
-                    query.price_end, self.window,
+                    "the dump is truncated",
+                    seller,
+                    listing.total_records,
+                    query.price_start,
+                    query.price_end,
+                    self.window,
                 )
                 self.crawler.stats.inc_value("harvester/store/truncated")
                 self.incomplete.add(seller)
@@ -178,6 +197,7 @@ class StoreSpider(ApiSpider):
         if any(self.query_template.values()):
             return []  # a filtered query does not see the whole store
         return [
-            (pandapon.SOURCE, seller) for seller in self.sellers
+            (pandapon.SOURCE, seller)
+            for seller in self.sellers
             if seller not in self.incomplete and self.pending.get(seller) == 0  # walked to the end
         ]

@@ -10,7 +10,9 @@ def rows(db_url: str, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
-def expected_walk(catalog: Catalog, seed: int, max_depth: int) -> tuple[set[tuple[int, int, int]], set[int]]:
+def expected_walk(
+    catalog: Catalog, seed: int, max_depth: int
+) -> tuple[set[tuple[int, int, int]], set[int]]:
     """Ground truth: edges (source, related, rank) and products of a BFS to max_depth."""
     edges: set[tuple[int, int, int]] = set()
     products: set[int] = set()
@@ -30,11 +32,15 @@ def expected_walk(catalog: Catalog, seed: int, max_depth: int) -> tuple[set[tupl
 
 def test_related_walk_matches_the_graph_and_never_fetches_a_node_twice(sandbox, run_crawl, db_url):
     catalog = Catalog(1688)
-    seed = next(o for o in catalog.stores[3].offers if len(catalog.related(o.offer_id)) >= 8).offer_id
+    seed = next(
+        o for o in catalog.stores[3].offers if len(catalog.related(o.offer_id)) >= 8
+    ).offer_id
     result = run_crawl("related", sandbox, args={"offer_ids": seed, "max_depth": 1, "page_size": 5})
     assert result.returncode == 0, result.log[-3000:]
     edges, products = expected_walk(catalog, seed, 1)
-    stored_edges = set(rows(db_url, "select source_product_id, related_product_id, rank from related_edges"))
+    stored_edges = set(
+        rows(db_url, "select source_product_id, related_product_id, rank from related_edges")
+    )
     assert stored_edges == {(str(a), str(b), r) for a, b, r in edges}
     stored = {int(pid) for (pid,) in rows(db_url, "select product_id from products")}
     assert stored == products
@@ -48,14 +54,16 @@ def test_related_walk_matches_the_graph_and_never_fetches_a_node_twice(sandbox, 
 def test_related_max_items_caps_products(sandbox, run_crawl, db_url):
     catalog = Catalog(1688)
     seed = catalog.hubs[0]
-    result = run_crawl("related", sandbox, args={"offer_ids": seed, "max_depth": 3, "max_items": 25})
+    result = run_crawl(
+        "related", sandbox, args={"offer_ids": seed, "max_depth": 3, "max_items": 25}
+    )
     assert result.returncode == 0, result.log[-3000:]
-    (count,), = rows(db_url, "select count(*) from products")
+    ((count,),) = rows(db_url, "select count(*) from products")
     assert count == 25
     # every stored edge points at a stored product
-    (dangling,), = rows(
+    ((dangling,),) = rows(
         db_url,
-        "select count(*) from related_edges e left join products p on p.product_id = e.related_product_id "
-        "where p.id is null",
+        "select count(*) from related_edges e "
+        "left join products p on p.product_id = e.related_product_id where p.id is null",
     )
     assert dangling == 0

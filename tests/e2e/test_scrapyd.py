@@ -69,8 +69,11 @@ def scrapyd(tmp_path: Path, sandbox: Sandbox) -> Iterator[Scrapyd]:
     executable = Path(sys.executable).with_name("scrapyd")
     env = {**os.environ, **sandbox.client_environment()}
     process = subprocess.Popen(
-        [str(executable), "--nodaemon", "--pidfile="], cwd=home, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [str(executable), "--nodaemon", "--pidfile="],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     server = Scrapyd(f"http://127.0.0.1:{port}")
     try:
@@ -115,7 +118,9 @@ def test_a_store_dump_scheduled_through_scrapyd_lands_in_the_database(
     log = next((scrapyd.home / "logs").rglob("*.log")).read_text()  # type: ignore[attr-defined]
     assert "Traceback" not in log, log[-3000:]
     with sqlite3.connect(database) as db:
-        (products,) = db.execute("select count(*) from products where seller_id = ?", (seller,)).fetchone()
+        (products,) = db.execute(
+            "select count(*) from products where seller_id = ?", (seller,)
+        ).fetchone()
         run = db.execute("select spider, status, arguments from crawl_runs").fetchone()
     assert products == 275
     assert run[:2] == ("store", "finished")

@@ -11,31 +11,57 @@ from harvester.apis.base import ApiError, ErrorClass, Unsigned
 from tests.conftest import load_fixture
 
 CLIENT_VECTOR = {
-    "app_key": "12345678", "format": "json", "method": "aliexpress.affiliate.productdetail.get",
-    "partner_id": "top-sdk-python-20231010", "sign_method": "md5", "timestamp": "1763798400000", "v": "2.0",
-    "product_ids": "33006951782,1005001234567890", "target_currency": "USD", "target_language": "EN",
-    "country": "US", "tracking_id": "trackingId",
+    "app_key": "12345678",
+    "format": "json",
+    "method": "aliexpress.affiliate.productdetail.get",
+    "partner_id": "top-sdk-python-20231010",
+    "sign_method": "md5",
+    "timestamp": "1763798400000",
+    "v": "2.0",
+    "product_ids": "33006951782,1005001234567890",
+    "target_currency": "USD",
+    "target_language": "EN",
+    "country": "US",
+    "tracking_id": "trackingId",
 }
 
 
 def test_classic_top_md5_vector():
-    params = {"method": "taobao.item.seller.get", "app_key": "12345678", "session": "test",
-              "timestamp": "2016-01-01 12:00:00", "format": "json", "v": "2.0", "sign_method": "md5",
-              "fields": "num_iid,title,nick,price,num", "num_iid": "11223344"}
+    params = {
+        "method": "taobao.item.seller.get",
+        "app_key": "12345678",
+        "session": "test",
+        "timestamp": "2016-01-01 12:00:00",
+        "format": "json",
+        "v": "2.0",
+        "sign_method": "md5",
+        "fields": "num_iid,title,nick,price,num",
+        "num_iid": "11223344",
+    }
     assert aliexpress.sign_params(params, "helloworld") == "66987CB115214E59E6EC978214934FB8"
 
 
 def test_python_client_vectors():
-    assert aliexpress.sign_params(CLIENT_VECTOR, "helloworld", "md5") == "4A17264D413DDA1EF5B4B14A6A5653D5"
+    assert (
+        aliexpress.sign_params(CLIENT_VECTOR, "helloworld", "md5")
+        == "4A17264D413DDA1EF5B4B14A6A5653D5"
+    )
     hmac_params = {**CLIENT_VECTOR, "sign_method": "hmac-sha256"}
     assert aliexpress.sign_params(hmac_params, "helloworld", "hmac-sha256") == (
-        "4CE958DF2ED90699759A5B2530F75B0564C8B1732EE53E4D8FB835967DAF5D4E")
+        "4CE958DF2ED90699759A5B2530F75B0564C8B1732EE53E4D8FB835967DAF5D4E"
+    )
 
 
 def test_sign_puts_system_params_in_query():
     body = b"product_ids=1%2C2&target_currency=USD&target_language=EN&tracking_id=t"
-    config = {"ALIEXPRESS_APP_KEY": "k", "ALIEXPRESS_APP_SECRET": "s", "HARVESTER_ALIEXPRESS_SIGN_METHOD": "md5"}
-    signed = aliexpress.sign(Unsigned("POST", "https://api-sg.aliexpress.com/sync", {}, body), config, 1_763_798_400)
+    config = {
+        "ALIEXPRESS_APP_KEY": "k",
+        "ALIEXPRESS_APP_SECRET": "s",
+        "HARVESTER_ALIEXPRESS_SIGN_METHOD": "md5",
+    }
+    signed = aliexpress.sign(
+        Unsigned("POST", "https://api-sg.aliexpress.com/sync", {}, body), config, 1_763_798_400
+    )
     query = dict(parse_qsl(urlsplit(signed.url).query))
     assert query["timestamp"] == "1763798400000" and query["method"] == aliexpress.METHOD
     union = {**query, **dict(parse_qsl(body.decode()))}
@@ -62,18 +88,28 @@ def test_docs_example_normalizes():
 
 def test_products_list_shapes():
     assert aliexpress.products({"products": [{"product_id": 1}]}) == [{"product_id": 1}]
-    assert aliexpress.products({"products": {"product": [{"product_id": 2}]}}) == [{"product_id": 2}]
+    assert aliexpress.products({"products": {"product": [{"product_id": 2}]}}) == [
+        {"product_id": 2}
+    ]
 
 
 def test_docs_error_example_is_permanent():
     with pytest.raises(ApiError) as caught:
-        aliexpress.check_response(200, {}, json.dumps(load_fixture("aliexpress_error_response.json")).encode())
+        aliexpress.check_response(
+            200, {}, json.dumps(load_fixture("aliexpress_error_response.json")).encode()
+        )
     assert caught.value.error_class is ErrorClass.PERMANENT and caught.value.code == "50"
 
 
 def test_ban_seconds_become_retry_after():
-    body = {"error_response": {"code": 7, "msg": "App Call Limited", "sub_code": "accesscontrol.limited-by-api-access-count",
-                               "sub_msg": "This ban will last for 17 more seconds"}}
+    body = {
+        "error_response": {
+            "code": 7,
+            "msg": "App Call Limited",
+            "sub_code": "accesscontrol.limited-by-api-access-count",
+            "sub_msg": "This ban will last for 17 more seconds",
+        }
+    }
     with pytest.raises(ApiError) as caught:
         aliexpress.check_response(200, {}, json.dumps(body).encode())
     assert caught.value.error_class is ErrorClass.RATE_LIMITED
@@ -82,18 +118,34 @@ def test_ban_seconds_become_retry_after():
 
 @pytest.mark.parametrize(
     ("code", "sub_code", "expected"),
-    [("4", None, ErrorClass.RATE_LIMITED), ("8", None, ErrorClass.RATE_LIMITED), ("10", None, ErrorClass.RETRYABLE),
-     ("15", "isp.remote-service-error", ErrorClass.RETRYABLE), ("50", "isv.invalid-parameter", ErrorClass.PERMANENT),
-     ("25", None, ErrorClass.AUTH), ("27", None, ErrorClass.AUTH), ("29", None, ErrorClass.AUTH),
-     ("31", None, ErrorClass.CLOCK), ("40", None, ErrorClass.PERMANENT), ("41", None, ErrorClass.PERMANENT)],
+    [
+        ("4", None, ErrorClass.RATE_LIMITED),
+        ("8", None, ErrorClass.RATE_LIMITED),
+        ("10", None, ErrorClass.RETRYABLE),
+        ("15", "isp.remote-service-error", ErrorClass.RETRYABLE),
+        ("50", "isv.invalid-parameter", ErrorClass.PERMANENT),
+        ("25", None, ErrorClass.AUTH),
+        ("27", None, ErrorClass.AUTH),
+        ("29", None, ErrorClass.AUTH),
+        ("31", None, ErrorClass.CLOCK),
+        ("40", None, ErrorClass.PERMANENT),
+        ("41", None, ErrorClass.PERMANENT),
+    ],
 )
 def test_error_codes(code, sub_code, expected):
     assert aliexpress.classify(code, sub_code) is expected
 
 
-@pytest.mark.parametrize(("resp_code", "expected"), [(401, ErrorClass.AUTH), (404, ErrorClass.RETRYABLE), (500, ErrorClass.PERMANENT)])
+@pytest.mark.parametrize(
+    ("resp_code", "expected"),
+    [(401, ErrorClass.AUTH), (404, ErrorClass.RETRYABLE), (500, ErrorClass.PERMANENT)],
+)
 def test_resp_code_inside_success_envelope(resp_code, expected):
-    body = {"aliexpress_affiliate_productdetail_get_response": {"resp_result": {"resp_code": resp_code, "resp_msg": "x"}}}
+    body = {
+        "aliexpress_affiliate_productdetail_get_response": {
+            "resp_result": {"resp_code": resp_code, "resp_msg": "x"}
+        }
+    }
     with pytest.raises(ApiError) as caught:
         aliexpress.check_response(200, {}, json.dumps(body).encode())
     assert caught.value.error_class is expected

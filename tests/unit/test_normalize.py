@@ -44,12 +44,16 @@ def test_validate_names_the_field(product, message):
 def test_pipeline_drops_invalid_record_into_dead_letter_and_counts_it():
     crawler = get_crawler(settings_dict={"HARVESTER_NORMALIZE_ENABLED": True})
     letters = []
-    crawler.signals.connect(lambda dead_letter: letters.append(dead_letter), signal=signals.dead_letter, weak=False)
+    crawler.signals.connect(
+        lambda dead_letter: letters.append(dead_letter), signal=signals.dead_letter, weak=False
+    )
     pipeline = NormalizePipeline.from_crawler(crawler)
     good = pipeline.process_item(ApiRecord("pandapon", offer(), {}))
     assert isinstance(good, Product)
     with pytest.raises(DropItem, match="priceInfo.price"):
-        pipeline.process_item(ApiRecord("pandapon", offer(priceInfo={"price": "n/a"}), {}, "https://api/x"))
+        pipeline.process_item(
+            ApiRecord("pandapon", offer(priceInfo={"price": "n/a"}), {}, "https://api/x")
+        )
     assert len(letters) == 1
     assert letters[0].kind == "record" and "priceInfo.price" in letters[0].reason
     assert '"n/a"' in letters[0].body

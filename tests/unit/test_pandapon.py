@@ -12,18 +12,29 @@ from tests.conftest import load_fixture
 
 def test_signature_matches_protocols_test_vector():
     assert (
-        pandapon.signature("58c0201dfdf148eca63cbf6bb5e7cf03", "1715669977082", "abcdefghijklmnopqrstuvwxyz012345", "test-secret")
+        pandapon.signature(
+            "58c0201dfdf148eca63cbf6bb5e7cf03",
+            "1715669977082",
+            "abcdefghijklmnopqrstuvwxyz012345",
+            "test-secret",
+        )
         == "CD52F5EA4E32F7F72377D6A05C91F10B"
     )
 
 
 def test_sign_headers_uses_milliseconds_and_a_32_char_nonce():
-    headers = pandapon.sign_headers(access_key="ak", secret_key="sk", user_id="42", now=1715669977.082)
+    headers = pandapon.sign_headers(
+        access_key="ak", secret_key="sk", user_id="42", now=1715669977.082
+    )
     assert headers["timestamp"] == "1715669977082"
     assert len(headers["nonce-str"]) == 32
     assert headers["user-id"] == "42"
-    assert headers["signature"] == pandapon.signature("ak", "1715669977082", headers["nonce-str"], "sk")
-    seconds = pandapon.sign_headers(access_key="ak", secret_key="sk", user_id="42", now=1715669977.9, timestamp_unit="s")
+    assert headers["signature"] == pandapon.signature(
+        "ak", "1715669977082", headers["nonce-str"], "sk"
+    )
+    seconds = pandapon.sign_headers(
+        access_key="ak", secret_key="sk", user_id="42", now=1715669977.9, timestamp_unit="s"
+    )
     assert seconds["timestamp"] == "1715669977"
 
 
@@ -39,9 +50,13 @@ def test_sign_provider_protocol_fresh_nonce_each_time():
 def test_store_query_body_reproduces_the_docs_request():
     doc = load_fixture("pandapon_selleroffer_request.json")
     query = pandapon.StoreQuery(
-        seller_open_id=doc["sellerOpenId"], keyword=doc["keyword"], category_id=doc["categoryId"],
-        price_start=Decimal(doc["priceStart"]), price_end=Decimal(doc["priceEnd"]),
-        sort=pandapon.sort_param("price:desc"), filter=doc["filter"],
+        seller_open_id=doc["sellerOpenId"],
+        keyword=doc["keyword"],
+        category_id=doc["categoryId"],
+        price_start=Decimal(doc["priceStart"]),
+        price_end=Decimal(doc["priceEnd"]),
+        sort=pandapon.sort_param("price:desc"),
+        filter=doc["filter"],
     )
     body = query.body(doc["beginPage"], doc["pageSize"])
     expected = {k: v for k, v in doc.items() if k != "outMemberId"}
@@ -49,7 +64,9 @@ def test_store_query_body_reproduces_the_docs_request():
 
 
 def test_related_body_reproduces_the_docs_request():
-    assert pandapon.related_body(586572607302, 1, 10) == load_fixture("pandapon_related_request.json")
+    assert pandapon.related_body(586572607302, 1, 10) == load_fixture(
+        "pandapon_related_request.json"
+    )
 
 
 @pytest.mark.parametrize("spec", ["color:asc", "price:up", ""])
@@ -61,7 +78,12 @@ def test_sort_param_rejects_unknown(spec):
 def test_parse_docs_store_page():
     body = json.dumps(load_fixture("pandapon_selleroffer_response.json")).encode()
     page = pandapon.parse_store_page(pandapon.check_response(200, {}, body))
-    assert (page.total_records, page.total_page, page.page_size, page.current_page) == (275, 28, 10, 1)
+    assert (page.total_records, page.total_page, page.page_size, page.current_page) == (
+        275,
+        28,
+        10,
+        1,
+    )
     assert len(page.offers) == 10
     assert pandapon.needs_split(page) is False
 
@@ -108,7 +130,10 @@ def test_split_band_is_disjoint_and_covering():
     assert low == (Decimal("0.00"), Decimal("5.00"))
     assert high == (Decimal("5.01"), Decimal("10.00"))
     assert pandapon.split_band(Decimal("1.00"), Decimal("1.00")) is None
-    assert pandapon.split_band(Decimal("1.00"), Decimal("1.01")) == ((Decimal("1.00"), Decimal("1.00")), (Decimal("1.01"), Decimal("1.01")))
+    assert pandapon.split_band(Decimal("1.00"), Decimal("1.01")) == (
+        (Decimal("1.00"), Decimal("1.00")),
+        (Decimal("1.01"), Decimal("1.01")),
+    )
 
 
 def test_to_product_maps_the_docs_first_offer():
@@ -139,8 +164,12 @@ def test_to_product_maps_related_items_with_nulls_and_categories():
 
 @pytest.mark.parametrize(
     ("patch", "path"),
-    [({"offerId": None}, "offerId"), ({"offerId": "12a"}, "offerId"), ({"priceInfo": {"price": "abc"}}, "priceInfo.price"),
-     ({"repurchaseRate": "many%"}, "repurchaseRate")],
+    [
+        ({"offerId": None}, "offerId"),
+        ({"offerId": "12a"}, "offerId"),
+        ({"priceInfo": {"price": "abc"}}, "priceInfo.price"),
+        ({"repurchaseRate": "many%"}, "repurchaseRate"),
+    ],
 )
 def test_to_product_names_the_failing_field(patch, path):
     offer = {**load_fixture("pandapon_selleroffer_response.json")["data"]["data"][0], **patch}

@@ -32,7 +32,9 @@ def test_middleware_signs_at_send_time_and_resigns_retries():
     first = {name: req.headers[name].decode() for name in pandapon.AUTH_HEADERS}
     assert first["access-key"] == "key-123"
     assert abs(int(first["timestamp"]) / 1000 - time.time()) < 5
-    assert first["signature"] == pandapon.signature("key-123", first["timestamp"], first["nonce-str"], "secret-456")
+    assert first["signature"] == pandapon.signature(
+        "key-123", first["timestamp"], first["nonce-str"], "secret-456"
+    )
     retry = req.replace()  # what get_retry_request does
     middleware.process_request(retry)
     assert retry.headers["nonce-str"] != req.headers["nonce-str"]
@@ -51,9 +53,9 @@ def test_middleware_ignores_other_hosts_and_untagged_requests():
 
 def test_settings_override_environment(monkeypatch):
     monkeypatch.setenv("PANDAPON_ACCESS_KEY", "from-env")
-    assert require({"PANDAPON_ACCESS_KEY": "from-setting"}, ["PANDAPON_ACCESS_KEY"], "pandapon") == {
-        "PANDAPON_ACCESS_KEY": "from-setting"
-    }
+    assert require(
+        {"PANDAPON_ACCESS_KEY": "from-setting"}, ["PANDAPON_ACCESS_KEY"], "pandapon"
+    ) == {"PANDAPON_ACCESS_KEY": "from-setting"}
     assert require({}, ["PANDAPON_ACCESS_KEY"], "pandapon") == {"PANDAPON_ACCESS_KEY": "from-env"}
 
 
@@ -84,4 +86,7 @@ def test_fingerprint_of_signed_pandapon_request_is_stable():
 
 def test_secret_filter_redacts():
     log_filter = SecretFilter(["secret-456"])
-    assert log_filter.redact("settings {'PANDAPON_SECRET_KEY': 'secret-456'}") == "settings {'PANDAPON_SECRET_KEY': '***'}"
+    assert (
+        log_filter.redact("settings {'PANDAPON_SECRET_KEY': 'secret-456'}")
+        == "settings {'PANDAPON_SECRET_KEY': '***'}"
+    )

@@ -49,7 +49,9 @@ def test_gc_thresholds_refuses_malformed_values(value):
 
 
 def _response() -> TextResponse:
-    return TextResponse("https://api.example/x", body=b"{}", request=Request("https://api.example/x"))
+    return TextResponse(
+        "https://api.example/x", body=b"{}", request=Request("https://api.example/x")
+    )
 
 
 @pytest.mark.parametrize(("level", "logged"), [("INFO", False), ("ERROR", False), ("DEBUG", True)])
@@ -74,12 +76,22 @@ def test_dropped_items_are_still_logged():
 
 def test_items_pickle_field_by_field():
     product = Product(
-        "1688", "1", "vvtool", price=Decimal("9.90"), currency="CNY", images=["https://i/1.jpg"],
+        "1688",
+        "1",
+        "vvtool",
+        price=Decimal("9.90"),
+        currency="CNY",
+        images=["https://i/1.jpg"],
         skus=[Sku("s1", attributes={"颜色": "蓝"}, price=Decimal("1.5"), currency="CNY")],
-        price_tiers=[PriceTier(2, Decimal("8.8"), "CNY")], raw={"offerId": 1},
+        price_tiers=[PriceTier(2, Decimal("8.8"), "CNY")],
+        raw={"offerId": 1},
         fetched_at=datetime(2026, 11, 23, tzinfo=UTC),
     )
-    for item in (product, RelatedEdge("1688", "1", "2", 3), DeadLetter("pandapon", "why", body="{}")):
+    for item in (
+        product,
+        RelatedEdge("1688", "1", "2", 3),
+        DeadLetter("pandapon", "why", body="{}"),
+    ):
         copy = pickle.loads(pickle.dumps(item))
         assert copy == item
         assert type(copy) is type(item)
@@ -101,9 +113,16 @@ def test_batches_cross_to_the_writer_unchanged():
 
     batch = repository.Batch(
         [
-            Product("1688", "1", "vvtool", price=Decimal("9.90"), currency="CNY",
-                    skus=[Sku("s1", price=Decimal("1.5"), currency="CNY")],
-                    price_tiers=[PriceTier(2, Decimal("8.8"), "CNY")], raw={"a": [1, {"b": None}]}),
+            Product(
+                "1688",
+                "1",
+                "vvtool",
+                price=Decimal("9.90"),
+                currency="CNY",
+                skus=[Sku("s1", price=Decimal("1.5"), currency="CNY")],
+                price_tiers=[PriceTier(2, Decimal("8.8"), "CNY")],
+                raw={"a": [1, {"b": None}]},
+            ),
             Product("taobao", "2", "aliyun", extra={"coupon": {"amount": Decimal("3")}}),
         ],
         [RelatedEdge("1688", "1", "2", 3)],

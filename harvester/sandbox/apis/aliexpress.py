@@ -31,7 +31,11 @@ CREDENTIAL_DEFAULTS = {
     "ALIEXPRESS_TRACKING_ID": "sandbox-tracking",
 }
 ERRORS = {
-    "7": ("App Call Limited", "accesscontrol.limited-by-api-access-count", "This ban will last for 1 more seconds"),
+    "7": (
+        "App Call Limited",
+        "accesscontrol.limited-by-api-access-count",
+        "This ban will last for 1 more seconds",
+    ),
     "10": ("Service Currently Unavailable", "isp.service-unavailable", None),
     "15": ("Remote service error", "isp.remote-service-error", "remote service timeout"),
     "22": ("Invalid Method", None, None),
@@ -56,8 +60,13 @@ def error(code: str, message: str | None, request: SandboxRequest | None = None)
 
 def _timestamp_ok(value: str) -> bool:
     try:
-        stamp = int(value) / 1000 if value.isdigit() else datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(
-            tzinfo=timezone(timedelta(hours=8))).timestamp()
+        stamp = (
+            int(value) / 1000
+            if value.isdigit()
+            else datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+            .replace(tzinfo=timezone(timedelta(hours=8)))
+            .timestamp()
+        )
     except ValueError:
         return False
     return abs(stamp - time.time()) <= 600
@@ -84,14 +93,25 @@ def productdetail(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     if len(ids) > api.MAX_BATCH:
         return error("50", f"product_ids accepts at most {api.MAX_BATCH} ids")
     currency = params.get("target_currency") or "USD"
-    products = [aliexpress_product(app.catalog.seed, i, currency) for i in ids if i in app.aliexpress_ids]  # type: ignore[attr-defined]
-    return SandboxResponse(200, {
-        "aliexpress_affiliate_productdetail_get_response": {
-            "resp_result": {"resp_code": 200, "resp_msg": "success",
-                            "result": {"current_record_count": len(products), "products": {"product": products}}},
-            "request_id": uuid.uuid4().hex[:13],
-        }
-    })
+    products = [
+        aliexpress_product(app.catalog.seed, i, currency) for i in ids if i in app.aliexpress_ids
+    ]  # type: ignore[attr-defined]
+    return SandboxResponse(
+        200,
+        {
+            "aliexpress_affiliate_productdetail_get_response": {
+                "resp_result": {
+                    "resp_code": 200,
+                    "resp_msg": "success",
+                    "result": {
+                        "current_record_count": len(products),
+                        "products": {"product": products},
+                    },
+                },
+                "request_id": uuid.uuid4().hex[:13],
+            }
+        },
+    )
 
 
 def known(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:

@@ -37,7 +37,13 @@ DEVELOP_ID = "1023561483696472885"
 def envelope(code: int, msg: str, data: Any = None, status: int = 200) -> SandboxResponse:
     return SandboxResponse(
         status,
-        {"requestId": uuid.uuid4().hex, "code": code, "developId": DEVELOP_ID, "msg": msg, "data": data},
+        {
+            "requestId": uuid.uuid4().hex,
+            "code": code,
+            "developId": DEVELOP_ID,
+            "msg": msg,
+            "data": data,
+        },
     )
 
 
@@ -157,7 +163,7 @@ def selleroffer(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         sort = None
         if body.get("sort"):
             sort_spec = json.loads(body["sort"])
-            (name, direction), = sort_spec.items()
+            ((name, direction),) = sort_spec.items()
             if name not in api.SORT_FIELDS or direction not in ("asc", "desc"):
                 raise ValueError("unsupported sort")
             sort = (name, direction)
@@ -167,16 +173,24 @@ def selleroffer(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         return error("400", f"parameter error: {exc}")
     store = app.catalog.by_seller.get(seller)
     if store is None:
-        return envelope(200, "成功", {"totalRecords": 0, "totalPage": 0, "pageSize": 0, "currentPage": page, "data": []})
+        return envelope(
+            200,
+            "成功",
+            {"totalRecords": 0, "totalPage": 0, "pageSize": 0, "currentPage": page, "data": []},
+        )
     offers = app.catalog.store_query(
-        store, keyword=body.get("keyword") or None, category_id=category_id,
-        price_start=price_start, price_end=price_end, sort=sort,
+        store,
+        keyword=body.get("keyword") or None,
+        category_id=category_id,
+        price_start=price_start,
+        price_end=price_end,
+        sort=sort,
     )
     size = min(page_size, app.config.max_page_size)
     reachable = min(len(offers), app.config.search_window)
     total_page = math.ceil(reachable / size) if reachable else 0
     start = (page - 1) * size
-    chunk = offers[start:min(start + size, reachable)] if page <= total_page else []
+    chunk = offers[start : min(start + size, reachable)] if page <= total_page else []
     data = {
         "totalRecords": len(offers),
         "totalPage": total_page,
@@ -204,7 +218,7 @@ def related(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         return error("400", f"parameter error: {exc}")
     ids = app.catalog.related(offer_id)  # type: ignore[arg-type]
     size = min(page_size, app.config.max_page_size)
-    chunk = ids[(page_no - 1) * size:page_no * size]
+    chunk = ids[(page_no - 1) * size : page_no * size]
     return envelope(200, "成功", [offer_json(app.catalog.offers[i], related=True) for i in chunk])
 
 
