@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -38,20 +39,27 @@ from harvester.testing import Sandbox, crawl, run_sandbox
 BATCH = 500
 
 
-def bare(sandbox: Sandbox, seller: str, pages: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        stats_path = Path(tmp) / "stats.json"
-        subprocess.run(
-            [sys.executable, "-m", "bench.bare_spider", seller, str(pages), str(stats_path)],
-            env={**__import__("os").environ, **sandbox.client_environment()},
-            check=True,
-        )
-        stats = json.loads(stats_path.read_text())
+def _summary(stats: dict[str, float]) -> dict[str, float]:
     return {
         "items": stats["item_scraped_count"],
         "seconds": stats["elapsed_time_seconds"],
         "rss": stats.get("memusage/max", 0),
     }
+
+
+def _rate(run: dict[str, float]) -> float:
+    return run["items"] / run["seconds"]
+
+
+def bare(sandbox: Sandbox, seller: str, pages: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        stats_path = Path(tmp) / "stats.json"
+        subprocess.run(
+            [sys.executable, "-m", "bench.bare_spider", seller, str(pages), str(stats_path)],
+            env={**os.environ, **sandbox.client_environment()},
+            check=True,
+        )
+        return _summary(json.loads(stats_path.read_text()))
 
 
 def project(sandbox: Sandbox, seller: str, window: int) -> dict[str, float]:
@@ -84,11 +92,7 @@ def project(sandbox: Sandbox, seller: str, window: int) -> dict[str, float]:
     stats = result.stats
     assert count == stats["item_scraped_count"], (count, stats["item_scraped_count"])
     assert stats.get("harvester/store/band_splits", 0) == 0, "the store walk split price bands"
-    return {
-        "items": stats["item_scraped_count"],
-        "seconds": stats["elapsed_time_seconds"],
-        "rss": stats.get("memusage/max", 0),
-    }
+    return _summary(stats)
 
 
 def storage(offers: int) -> tuple[float, float]:
@@ -148,6 +152,9 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
             return value.isoformat(" ")
         return value
 
+    def row(*values: object) -> tuple[object, ...]:
+        return tuple(map(sql, values))
+
     product_columns = [
         "source",
         "product_id",
@@ -181,40 +188,34 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
             db.executemany(
                 statements["products"],
                 [
-                    tuple(
-                        sql(v)
-                        for v in (
-                            p.source,
-                            p.product_id,
-                            *(getattr(p, c) for c in MERGED_COLUMNS),
-                            p.api,
-                            p.fetched_at,
-                            p.fetched_at,
-                            p.fetched_at,
-                            1,
-                        )
+                    row(
+                        p.source,
+                        p.product_id,
+                        *(getattr(p, c) for c in MERGED_COLUMNS),
+                        p.api,
+                        p.fetched_at,
+                        p.fetched_at,
+                        p.fetched_at,
+                        1,
                     )
                     for p in chunk
                 ],
             )
             db.executemany(
                 statements["payloads"],
-                [(p.source, p.product_id, p.api, sql(p.raw), sql(p.fetched_at), 1) for p in chunk],
+                [row(p.source, p.product_id, p.api, p.raw, p.fetched_at, 1) for p in chunk],
             )
             db.executemany(
                 statements["history"],
                 [
-                    tuple(
-                        sql(v)
-                        for v in (
-                            p.source,
-                            p.product_id,
-                            p.api,
-                            1,
-                            p.fetched_at,
-                            *(getattr(p, c) for c in TRACKED_FIELDS),
-                            "",
-                        )
+                    row(
+                        p.source,
+                        p.product_id,
+                        p.api,
+                        1,
+                        p.fetched_at,
+                        *(getattr(p, c) for c in TRACKED_FIELDS),
+                        "",
                     )
                     for p in chunk
                 ],
@@ -245,25 +246,17 @@ def main(argv: list[str]) -> None:
                 runs[name].append(row)
                 pair = ""
                 if name == "store":
-                    bare_row = runs["bare"][-1]
-                    ratio = (row["items"] / row["seconds"]) / (
-                        bare_row["items"] / bare_row["seconds"]
-                    )
-                    pair = f"   (2)/(1) this pair {ratio:.3f}"
+                    pair = f"   (2)/(1) this pair {_rate(row) / _rate(runs['bare'][-1]):.3f}"
                 print(
                     f"run {attempt + 1} {name:<6} {row['items']:>7.0f} items in "
-                    f"{row['seconds']:6.2f} s = {row['items'] / row['seconds']:8.0f} items/s, "
+                    f"{row['seconds']:6.2f} s = {_rate(row):8.0f} items/s, "
                     f"peak RSS {row['rss'] / 2**20:6.0f} MiB{pair}",
                     flush=True,
                 )
-    rate = {
-        name: statistics.median(r["items"] / r["seconds"] for r in rows)
-        for name, rows in runs.items()
-    }
+    rate = {name: statistics.median(map(_rate, rows)) for name, rows in runs.items()}
     rss = {name: max(r["rss"] for r in rows) / 2**20 for name, rows in runs.items()}
     pairs = statistics.median(
-        (s["items"] / s["seconds"]) / (b["items"] / b["seconds"])
-        for b, s in zip(runs["bare"], runs["store"], strict=True)
+        _rate(s) / _rate(b) for b, s in zip(runs["bare"], runs["store"], strict=True)
     )
     ours, baseline = storage(options.offers)
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -57,6 +58,23 @@ class Sandbox:
         return credentials.client_environment(self.base_url)
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback interface now (for servers that need one up front)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Terminate *process*, killing it if it has not exited within *timeout* seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def run_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Sandbox]:
     """Start ``python -m harvester.sandbox --port 0 *args``; stop it on exit."""
@@ -74,12 +92,7 @@ def run_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Sandb
             raise RuntimeError(f"sandbox did not start (exit code {process.wait()})")
         yield Sandbox(json.loads(line)["sandbox"], process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
 

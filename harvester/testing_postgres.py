@@ -11,12 +11,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from harvester.testing import free_port
 
 
 def binaries() -> str | None:
@@ -25,12 +26,6 @@ def binaries() -> str | None:
         glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
     )
     return os.path.dirname(found[-1]) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _server_user() -> str:
@@ -56,7 +51,7 @@ def run_postgres() -> Iterator[str]:
         user = _server_user()
         shutil.chown(folder, user)
         as_user = ["runuser", "-u", user, "--"]
-    data, log, port = os.path.join(folder, "data"), os.path.join(folder, "log"), _free_port()
+    data, log, port = os.path.join(folder, "data"), os.path.join(folder, "log"), free_port()
 
     def run(*command: str) -> None:
         done = subprocess.run([*as_user, *command], capture_output=True, text=True)

@@ -187,9 +187,8 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
         raise ApiError(
             NAME, classify(code, sub_code), code, message, ban_seconds(err.get("sub_msg"))
         )
-    if (
-        "code" in envelope and str(envelope.get("code")) != "0" and "type" in envelope
-    ):  # the new gateway's shape
+    # the new gateway's shape
+    if "code" in envelope and str(envelope.get("code")) != "0" and "type" in envelope:
         code = str(envelope["code"])
         raise ApiError(NAME, classify(code, None), code, str(envelope.get("message") or ""))
     if status >= 500 or status == 429:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,15 +23,9 @@ from typing import Any
 
 import pytest
 
-from harvester.testing import Sandbox
+from harvester.testing import Sandbox, free_port, stop_process
 
 pytest.importorskip("scrapyd", reason="Scrapyd is in the test extra: pip install -e '.[test]'")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Scrapyd:
@@ -58,7 +51,7 @@ class Scrapyd:
 def scrapyd(tmp_path: Path, sandbox: Sandbox) -> Iterator[Scrapyd]:
     home = tmp_path / "scrapyd"
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     (home / "scrapy.cfg").write_text("[settings]\nharvester = harvester.settings\n")
     (home / "scrapyd.conf").write_text(
         "[scrapyd]\n"
@@ -89,11 +82,7 @@ def scrapyd(tmp_path: Path, sandbox: Sandbox) -> Iterator[Scrapyd]:
         server.home = home  # type: ignore[attr-defined]
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def test_a_store_dump_scheduled_through_scrapyd_lands_in_the_database(

@@ -17,7 +17,9 @@ def test_store_dump_stores_exactly_total_records(sandbox, run_crawl, db_url, siz
     assert result.returncode == 0, result.log[-3000:]
     assert result.stats["finish_reason"] == "finished"
     # a clean walk leaves a clean log (no warning from components the settings turn off)
-    assert not [line for line in result.log.splitlines() if "] WARNING:" in line or "] ERROR:" in line]
+    assert not [
+        line for line in result.log.splitlines() if "] WARNING:" in line or "] ERROR:" in line
+    ]
     ((count, distinct),) = rows(
         db_url,
         f"select count(*), count(distinct product_id) from products where seller_id = '{seller}'",

@@ -72,7 +72,9 @@ def _timestamp_ok(value: str) -> bool:
     return abs(stamp - time.time()) <= 600
 
 
-def productdetail(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+def productdetail(
+    app: SandboxApp, request: SandboxRequest, known_ids: frozenset[str]
+) -> SandboxResponse:
     params = {**request.query, **(request.form() if request.body else {})}
     if params.get("app_key") != credentials.get("ALIEXPRESS_APP_KEY"):
         return error("29", None)
@@ -93,9 +95,7 @@ def productdetail(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     if len(ids) > api.MAX_BATCH:
         return error("50", f"product_ids accepts at most {api.MAX_BATCH} ids")
     currency = params.get("target_currency") or "USD"
-    products = [
-        aliexpress_product(app.catalog.seed, i, currency) for i in ids if i in app.aliexpress_ids
-    ]  # type: ignore[attr-defined]
+    products = [aliexpress_product(app.catalog.seed, i, currency) for i in ids if i in known_ids]
     return SandboxResponse(
         200,
         {
@@ -114,14 +114,15 @@ def productdetail(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     )
 
 
-def known(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
-    return SandboxResponse(200, {"productIds": sorted(app.aliexpress_ids)})  # type: ignore[attr-defined]
-
-
 def register(app: SandboxApp) -> None:
-    app.aliexpress_ids = frozenset(aliexpress_product_ids(app.catalog.seed))  # type: ignore[attr-defined]
-    app.route("POST", api.PATH, NAME, productdetail)
-    app.route("GET", "/_sandbox/aliexpress_products", "_sandbox", known)
+    known_ids = frozenset(aliexpress_product_ids(app.catalog.seed))
+    app.route("POST", api.PATH, NAME, lambda app, request: productdetail(app, request, known_ids))
+    app.route(
+        "GET",
+        "/_sandbox/aliexpress_products",
+        "_sandbox",
+        lambda app, request: SandboxResponse(200, {"productIds": sorted(known_ids)}),
+    )
     app.error_builders[NAME] = error
     app.throttle_builders[NAME] = lambda request: error("7", None, request)
     app.credential_of[NAME] = lambda request: request.query.get("app_key", "")
