@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harvester.apis.base import setting_or_env
+from harvester.apis.base import require, setting_or_env
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -22,6 +22,17 @@ def base_url(settings: Any, provider: ModuleType) -> str:
     url = setting_or_env(settings, provider.BASE_URL_SETTING, provider.DEFAULT_BASE_URL)
     assert url is not None
     return url.rstrip("/")
+
+
+def provider_config(settings: Any, provider: ModuleType) -> dict[str, str]:
+    """Credentials and signer options of *provider* from settings / environment.
+
+    Raises :class:`~harvester.apis.base.MissingCredentials` naming what is missing.
+    """
+    config = require(settings, list(provider.CREDENTIAL_SETTINGS), provider.NAME)
+    for name, default in getattr(provider, "OPTION_SETTINGS", {}).items():
+        config[name] = setting_or_env(settings, name, default) or default
+    return config
 
 
 def database_url(settings: Any) -> str:

@@ -58,6 +58,7 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "harvester.extensions.throttle.ApiAutoThrottle": 0,
     "harvester.extensions.gc.GcThresholds": 0,
+    "harvester.extensions.dead_letters.DeadLetters": 0,
 }
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
@@ -91,6 +92,10 @@ HARVESTER_RATE_LIMIT_RETRY_TIMES = 10
 HARVESTER_RETRY_BACKOFF_FACTOR = 1.5
 #: Classify API answers (errors inside HTTP 200 bodies included); retry, stop or dead-letter.
 HARVESTER_API_ERRORS_ENABLED = True
+#: Count, redact and keep every dead letter (harvester/extensions/dead_letters.py): into the
+#: database with storage on, else into HARVESTER_DEAD_LETTERS_FILE (JSON lines).
+HARVESTER_DEAD_LETTERS_ENABLED = True
+HARVESTER_DEAD_LETTERS_FILE = "data/dead_letters.jsonl"
 #: Map every ApiRecord to the product schema.
 HARVESTER_NORMALIZE_ENABLED = True
 #: Write items to SQL. Database URL: HARVESTER_DATABASE_URL (setting or environment),
@@ -123,6 +128,9 @@ HARVESTER_STORAGE_REPLAY_AT_OPEN = True
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.
 HARVESTER_PANDAPON_SEARCH_WINDOW = 2000
+#: PandaPon: a store answer claiming more offers than this is a dead letter (a sanity
+#: bound: a bad totalRecords must not split the walk into millions of bands).
+HARVESTER_PANDAPON_MAX_RECORDS = 1_000_000
 #: PandaPon: upper bound of the first price band when a store must be split.
 HARVESTER_PANDAPON_MAX_PRICE = "1000000"
 #: PandaPon: ``ms`` or ``s`` for the ``timestamp`` header.

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scrapy.exceptions import IgnoreRequest
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -119,3 +121,20 @@ class Signed:
     headers: dict[str, str]
     url: str | None = None
     body: bytes | None = None
+
+
+#: ``request.meta`` key naming the provider of an API request (signing, errors, slots).
+META_API = "harvester_api"
+#: ``response.meta`` key of the envelope data the error middleware checked.
+META_DATA = "harvester_data"
+#: ``response.meta`` key of the time the answer was read.
+META_RECEIVED_AT = "harvester_received_at"
+
+
+class ApiRejected(IgnoreRequest):
+    """An API answer that will not be retried; ``errback`` receives it."""
+
+    def __init__(self, error: ApiError, response: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.response = response

@@ -11,7 +11,8 @@ reads the envelope:
   (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension)
   and the request retried (re-signed at send time by :mod:`.signing`) up to
   ``HARVESTER_RATE_LIMIT_RETRY_TIMES``, counted apart from ordinary retries
-  (:func:`get_throttle_retry_request`) so throttling cannot use up ``RETRY_TIMES``;
+  (:func:`~harvester.answers.get_throttle_retry_request`) so throttling cannot use up
+  ``RETRY_TIMES``;
 - retryable (5xx, the provider's transient codes): the slot is slowed down by
   ``HARVESTER_RETRY_BACKOFF_FACTOR`` and the request retried up to ``RETRY_TIMES``;
 - network errors (timeouts, dropped connections) of API requests: the slot is
@@ -22,6 +23,9 @@ reads the envelope:
 - permanent, or retries exhausted: :class:`ApiRejected` goes to the request's
   errback, which keeps the response as a dead letter.
 
+The rules are public helpers in :mod:`harvester.answers` (``check_answer``,
+``get_api_retry_request``), which callbacks use too; this middleware applies them.
+
 Stats: ``harvester/api/<api>/<class>`` per answer, ``harvester/api/<api>/network_error``
 per network failure, ``harvester/retry/<api>/...`` and ``harvester/throttle_retry/<api>/...``
 per retry.
@@ -30,26 +34,44 @@ per retry.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import time
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from harvester import signals
-from harvester.apis import get_provider
-from harvester.apis.base import ApiError, ErrorClass
+from harvester.answers import (
+    RETRIED,
+    THROTTLE_RETRIES,
+    check_answer,
+    get_api_retry_request,
+    get_throttle_retry_request,
+    retry_after_seconds,
+)
+from harvester.apis.base import (
+    META_API,
+    META_DATA,
+    META_RECEIVED_AT,
+    ApiError,
+    ApiRejected,
+    ErrorClass,
+)
 from harvester.items import utcnow
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from scrapy import Request, Spider
+    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+__all__ = [
+    "THROTTLE_RETRIES",
+    "ApiErrorMiddleware",
+    "ApiRejected",
+    "get_throttle_retry_request",
+    "retry_after_seconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -65,54 +87,6 @@ FATAL_HINTS = {
         "then run again"
     ),
 }
-#: Meta key counting the throttle retries of a request (``retry_times`` counts the others).
-THROTTLE_RETRIES = "harvester_throttle_retries"
-
-
-class ApiRejected(IgnoreRequest):
-    """An API answer that will not be retried; ``errback`` receives it."""
-
-    def __init__(self, error: ApiError, response: Response) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.response = response
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for: delta-seconds or an HTTP-date (RFC 9110)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
-
-
-def get_throttle_retry_request(
-    request: Request, *, spider: Spider, reason: str, max_retry_times: int, stats_base_key: str
-) -> Request | None:
-    """Scrapy's ``get_retry_request`` for a throttled request, counted in
-    ``meta[THROTTLE_RETRIES]`` against *max_retry_times*: a request throttled a few
-    times keeps all its ordinary retries (``retry_times`` / ``RETRY_TIMES``) and the
-    other way round."""
-    ordinary = request.meta.get("retry_times", 0)
-    probe = request.copy()
-    probe.meta["retry_times"] = request.meta.get(THROTTLE_RETRIES, 0)
-    retry = get_retry_request(
-        probe,
-        spider=spider,
-        reason=reason,
-        max_retry_times=max_retry_times,
-        stats_base_key=stats_base_key,
-    )
-    if retry is not None:
-        retry.meta[THROTTLE_RETRIES] = retry.meta["retry_times"]
-        retry.meta["retry_times"] = ordinary
-    return retry
 
 
 class ApiErrorMiddleware:
@@ -129,38 +103,25 @@ class ApiErrorMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        name = request.meta.get("harvester_api")
+        name = request.meta.get(META_API)
         if not name:
             return response
-        provider = get_provider(name)
-        headers = {
-            k.decode().lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
-        }
-        stats = self.crawler.stats
         try:
-            data = provider.check_response(response.status, headers, response.body)
+            data = check_answer(name, response)
         except ApiError as error:
-            stats.inc_value(f"harvester/api/{name}/{error.error_class.value}")
-            if error.retry_after is None and error.error_class in (
-                ErrorClass.RATE_LIMITED,
-                ErrorClass.RETRYABLE,
-            ):
-                # providers that do not read Retry-After themselves still get it honoured
-                error = dataclasses.replace(
-                    error, retry_after=retry_after_seconds(headers.get("retry-after"))
-                )
+            self.crawler.stats.inc_value(f"harvester/api/{name}/{error.error_class.value}")
             return self._on_error(request, response, error)
-        stats.inc_value(f"harvester/api/{name}/ok")
+        self.crawler.stats.inc_value(f"harvester/api/{name}/ok")
         self.crawler.signals.send_catch_log(
             signal=signals.api_answer, request=request, response=response
         )
-        request.meta["harvester_data"] = data
-        request.meta["harvester_received_at"] = utcnow()
+        request.meta[META_DATA] = data
+        request.meta[META_RECEIVED_AT] = utcnow()
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         """A network error of an API request: slow its slot down; ``RetryMiddleware`` retries it."""
-        name = request.meta.get("harvester_api")
+        name = request.meta.get(META_API)
         if not name or isinstance(exception, IgnoreRequest):
             return
         self.crawler.stats.inc_value(f"harvester/api/{name}/network_error")
@@ -170,7 +131,8 @@ class ApiErrorMiddleware:
         )
 
     def _on_error(self, request: Request, response: Response, error: ApiError) -> Request:
-        if error.error_class in (ErrorClass.RETRYABLE, ErrorClass.RATE_LIMITED):
+        """The policy: retry what may pass later, stop on what cannot, reject the rest."""
+        if error.error_class in RETRIED:
             throttled = error.error_class is ErrorClass.RATE_LIMITED
             # back the API's slot off first, so that the retry waits (and is re-signed when sent)
             self.crawler.signals.send_catch_log(
@@ -179,32 +141,19 @@ class ApiErrorMiddleware:
                 error=error,
                 factor=None if throttled else self.retry_backoff,
             )
-            retry = self._retry(request, error, throttled)
+            retry = get_api_retry_request(
+                request,
+                error,
+                spider=self.crawler.spider,
+                throttle_retry_times=self.throttle_retry_times,
+            )
             if retry is not None:
                 return retry
-            raise ApiRejected(error, response)
-        if error.error_class in FATAL_HINTS:
+        elif error.error_class in FATAL_HINTS:
             self._close(error)
         else:
             logger.warning("%s: %s (not retried)", request.url, error)
         raise ApiRejected(error, response)
-
-    def _retry(self, request: Request, error: ApiError, throttled: bool) -> Request | None:
-        reason = f"{error.api}:{error.code}"
-        if throttled:
-            return get_throttle_retry_request(
-                request,
-                spider=self.crawler.spider,
-                reason=reason,
-                max_retry_times=self.throttle_retry_times,
-                stats_base_key=f"harvester/throttle_retry/{error.api}",
-            )
-        return get_retry_request(
-            request,
-            spider=self.crawler.spider,
-            reason=reason,
-            stats_base_key=f"harvester/retry/{error.api}",
-        )
 
     def _close(self, error: ApiError) -> None:
         if self._closing:

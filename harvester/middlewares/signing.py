@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
 from harvester.apis import get_provider
-from harvester.apis.base import MissingCredentials, Unsigned, require, setting_or_env
-from harvester.config import base_url
+from harvester.apis.base import META_API, MissingCredentials, Unsigned
+from harvester.config import base_url, provider_config
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -30,18 +30,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-API_META_KEY = "harvester_api"
-
-
-def provider_config(settings: Any, provider: ModuleType) -> dict[str, str]:
-    """Credentials and signer options of *provider* from settings / environment.
-
-    Raises :class:`MissingCredentials` naming what is missing.
-    """
-    config = require(settings, list(provider.CREDENTIAL_SETTINGS), provider.NAME)
-    for name, default in getattr(provider, "OPTION_SETTINGS", {}).items():
-        config[name] = setting_or_env(settings, name, default) or default
-    return config
+API_META_KEY = META_API
+__all__ = ["ApiSigningMiddleware", "apply_signature", "provider_config"]
 
 
 def apply_signature(
@@ -75,16 +65,10 @@ class ApiSigningMiddleware:
         self.crawler = crawler
         self._configs: dict[str, dict[str, str]] = {}
         self._hosts: dict[str, str | None] = {}
-        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
-
-    def _spider_opened(self, spider: Any) -> None:
-        # Fail fast on the spider's own APIs (its ``apis`` attribute).
-        for name in getattr(spider, "apis", ()):
-            self._config(name)
 
     def _config(self, name: str) -> dict[str, str]:
         if name not in self._configs:

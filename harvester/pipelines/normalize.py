@@ -8,7 +8,6 @@ by Scrapy as ``item_dropped_reasons_count/DropItem``), counted in
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import fields
@@ -17,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from harvester import signals
+from harvester import dead_letters
 from harvester.apis import get_provider
-from harvester.items import ApiRecord, DeadLetter, PriceTier, Product, Sku
+from harvester.items import ApiRecord, PriceTier, Product, Sku
 
 if TYPE_CHECKING:
     from typing import Self
@@ -96,16 +95,9 @@ class NormalizePipeline:
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             reason = f"invalid record: {exc}"
             self.crawler.stats.inc_value(f"harvester/normalize/invalid/{item.api}")
-            self.crawler.signals.send_catch_log(
-                signal=signals.dead_letter,
-                dead_letter=DeadLetter(
-                    api=item.api,
-                    reason=reason,
-                    kind="record",
-                    url=item.url,
-                    body=json.dumps(item.payload, ensure_ascii=False, default=str),
-                    fetched_at=item.fetched_at,
-                ),
+            dead_letters.send(
+                self.crawler,
+                dead_letters.bad_record(item.api, reason, item.payload, item.url, item.fetched_at),
             )
             raise DropItem(reason) from None
         return product

@@ -87,7 +87,11 @@ class SqlStoragePipeline:
         self._processes = self._writer_process() if mode == "process" else None
         self._timer: asyncio.TimerHandle | None = None
         self._waiting, self._waiting_since = 0, 0.0
-        crawler.signals.connect(self._dead_letter, signal=harvester_signals.dead_letter)
+        #: (source, seller_id) of every listing walked completely (``listing_complete``).
+        self._complete: list[tuple[str, str]] = []
+        # dead letters come counted and redacted from the dead-letter extension
+        crawler.signals.connect(self._dead_letter, signal=harvester_signals.dead_letter_kept)
+        crawler.signals.connect(self._listing_complete, signal=harvester_signals.listing_complete)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -179,7 +183,7 @@ class SqlStoragePipeline:
 
     async def open_spider(self) -> None:
         spider = self.crawler.spider
-        arguments = dict(getattr(spider, "harvester_arguments", {}) or {})
+        arguments = harvester_signals.run_arguments_of(self.crawler)
         # start the writer process (imports, engine) while the schema is checked, rather
         # than when the first batch is ready, in the middle of the crawl
         warm_up = (
@@ -212,13 +216,12 @@ class SqlStoragePipeline:
         return item
 
     def _dead_letter(self, dead_letter: DeadLetter) -> None:
-        self.crawler.stats.inc_value(f"harvester/dead_letter/{dead_letter.api}/{dead_letter.kind}")
-        logger.warning(
-            "Dead letter from %s: %s (%s)", dead_letter.api, dead_letter.reason, dead_letter.url
-        )
         self._buffer.dead_letters.append(dead_letter)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
+
+    def _listing_complete(self, source: str, seller_id: str) -> None:
+        self._complete.append((source, seller_id))
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -324,9 +327,8 @@ class SqlStoragePipeline:
     async def _spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
-        complete = list(getattr(spider, "complete_listings", lambda: [])())
         stats = dict(self.crawler.stats.get_stats())
-        delisted = await self._in_thread(self._finish, reason, stats, complete)
+        delisted = await self._in_thread(self._finish, reason, stats, list(self._complete))
         if delisted is not None:
             self.crawler.stats.set_value("harvester/storage/delisted", delisted)
         if delisted:

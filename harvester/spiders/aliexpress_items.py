@@ -3,61 +3,96 @@
     scrapy crawl aliexpress_items -a product_ids=33006951782,... -a target_currency=USD \\
         -a target_language=EN -a country=US [-a tracking_id=... -a fields=...]
 
-Ids go in batches (``HARVESTER_ALIEXPRESS_BATCH_SIZE``), one signed request per
-batch; ids the answer does not contain are recorded as ``missing`` dead letters.
-The tracking id comes from ``-a tracking_id`` or ``ALIEXPRESS_TRACKING_ID``.
+Ids go in batches (``HARVESTER_ALIEXPRESS_BATCH_SIZE``, checked before the run
+starts), one signed request per batch; ids the answer does not contain are recorded
+as ``missing`` dead letters. The tracking id comes from ``-a tracking_id`` or
+``ALIEXPRESS_TRACKING_ID``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import AfterValidator, Field
+
+from harvester.answers import api_data
 from harvester.apis import aliexpress
 from harvester.apis.base import setting_or_env
-from harvester.items import ApiRecord
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
+from harvester.spiders.arguments import (
+    ArgumentError,
+    Blank,
+    NumericIds,
+    SpiderArguments,
+    Upper,
+    batch_size,
+    choices,
+)
+from harvester.spiders.base import BAD_DATA, ApiSpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy.http import Response
 
+Currency = choices("Currency", aliexpress.CURRENCIES)
+Language = choices("Language", aliexpress.LANGUAGES)
+
+
+def _country(value: str | None) -> str | None:
+    if value is not None and not (len(value) == 2 and value.isalpha()):
+        raise ValueError("must be a two-letter country code, e.g. US")
+    return value.upper() if value else None
+
+
+class AliexpressItemsArguments(SpiderArguments):
+    required = (
+        (
+            ("product_ids",),
+            "aliexpress_items needs ids: -a product_ids=33006951782[,...] (or @file)",
+        ),
+    )
+
+    product_ids: NumericIds = Field(
+        [], title="Products", description="AliExpress product ids: 33006951782,... or @file"
+    )
+    target_currency: Annotated[Currency, Upper] = Field(  # type: ignore[valid-type]
+        Currency("USD"), title="Currency", description="currency of the prices asked for"
+    )
+    target_language: Annotated[Language, Upper] = Field(  # type: ignore[valid-type]
+        Language("EN"), title="Language", description="language of the texts asked for"
+    )
+    country: Annotated[str | None, Blank, AfterValidator(_country)] = Field(
+        None, title="Country", description="ship-to country, two letters (e.g. US)"
+    )
+    tracking_id: Annotated[str | None, Blank] = Field(
+        None,
+        title="Tracking id",
+        description="affiliate tracking id; default ALIEXPRESS_TRACKING_ID",
+    )
+    fields: Annotated[str | None, Blank] = Field(
+        None, title="Fields", description="result fields to ask for (the API's names)"
+    )
+
 
 class AliexpressItemsSpider(ApiSpider):
     name = "aliexpress_items"
     apis = (aliexpress.NAME,)
+    Arguments = AliexpressItemsArguments
 
-    def parse_arguments(
-        self,
-        product_ids: str | None = None,
-        target_currency: str = "USD",
-        target_language: str = "EN",
-        country: str | None = None,
-        tracking_id: str | None = None,
-        fields: str | None = None,
-        **_: Any,
-    ) -> None:
-        self.product_ids = id_list(product_ids, "product_ids", numeric=True)
-        if not self.product_ids:
-            raise ArgumentError(
-                "aliexpress_items needs ids: -a product_ids=33006951782[,...] (or @file)"
-            )
-        self.target_currency, self.target_language = (
-            target_currency.upper(),
-            target_language.upper(),
+    def configure(self, arguments: AliexpressItemsArguments) -> None:
+        self.product_ids = arguments.product_ids
+        self.target_currency = arguments.target_currency.value
+        self.target_language = arguments.target_language.value
+        self.country = arguments.country
+        self.tracking_id_arg, self.fields = arguments.tracking_id, arguments.fields
+
+    def read_settings(self, settings: Any) -> None:
+        self.batch_size = batch_size(
+            settings,
+            "HARVESTER_ALIEXPRESS_BATCH_SIZE",
+            default=aliexpress.DEFAULT_BATCH,
+            maximum=aliexpress.MAX_BATCH,
         )
-        if self.target_currency not in aliexpress.CURRENCIES:
-            raise ArgumentError(
-                f"-a target_currency must be one of {', '.join(aliexpress.CURRENCIES)}"
-            )
-        if self.target_language not in aliexpress.LANGUAGES:
-            raise ArgumentError(
-                f"-a target_language must be one of {', '.join(aliexpress.LANGUAGES)}"
-            )
-        if country is not None and not (len(country) == 2 and country.isalpha()):
-            raise ArgumentError("-a country must be a two-letter country code, e.g. US")
-        self.country = country.upper() if country else None
-        self.tracking_id_arg, self.fields = tracking_id, fields
 
     def check_credentials(self, settings: Any) -> None:
         super().check_credentials(settings)
@@ -67,19 +102,10 @@ class AliexpressItemsSpider(ApiSpider):
             )
 
     async def start(self) -> AsyncIterator[Any]:
-        size = int_arg(
-            self.settings.get("HARVESTER_ALIEXPRESS_BATCH_SIZE"),
-            "HARVESTER_ALIEXPRESS_BATCH_SIZE",
-            default=aliexpress.DEFAULT_BATCH,
-            minimum=1,
-        )
-        if size > aliexpress.MAX_BATCH:
-            raise ArgumentError(
-                f"HARVESTER_ALIEXPRESS_BATCH_SIZE={size}: at most {aliexpress.MAX_BATCH}"
-            )
         tracking_id = (
             self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
         )
+        size = self.batch_size
         for start in range(0, len(self.product_ids), size):
             batch = self.product_ids[start : start + size]
             form = aliexpress.batch_form(
@@ -94,10 +120,21 @@ class AliexpressItemsSpider(ApiSpider):
                 aliexpress.NAME, aliexpress.PATH, form, self.parse_batch, cb_kwargs={"batch": batch}
             )
 
-    def parse_batch(self, response: Response, batch: list[str]) -> Iterator[ApiRecord]:
+    def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
+        try:
+            records = aliexpress.products(api_data(response))
+        except BAD_DATA as error:
+            self.reject(response, error)
+            return
         found = set()
-        for record in aliexpress.products(response.meta["harvester_data"]):
-            found.add(str(record.get("product_id")))
+        for record in records:
+            product_id = record.get("product_id") if isinstance(record, dict) else None
+            if product_id in (None, "") or isinstance(product_id, (dict, list, bool)):
+                self.reject_record(
+                    aliexpress.NAME, record, "product without a product_id", response
+                )
+                continue
+            found.add(str(product_id))
             yield self.record(aliexpress.NAME, record, {}, response)
         missing = [pid for pid in batch if pid not in found]
         if missing:

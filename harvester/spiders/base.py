@@ -1,95 +1,84 @@
-"""What every API spider shares: argument validation, request factory, errback."""
+"""What every API spider shares: arguments, request factory, errback, dead letters.
+
+Callbacks read an answer with :func:`harvester.answers.api_data` and never raise for
+bad data: an answer that cannot be read becomes a ``response`` dead letter
+(:meth:`ApiSpider.reject`), a record that cannot be read a ``record`` dead letter
+(:meth:`ApiSpider.reject_record`); the rest of the page still goes on.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 from scrapy.exceptions import UsageError
 from scrapy.http import FormRequest, JsonRequest
 
-from harvester import signals
+from harvester import dead_letters, signals
+from harvester.answers import received_at
 from harvester.apis import get_provider
-from harvester.apis.base import MissingCredentials
-from harvester.config import base_url
-from harvester.items import ApiRecord, DeadLetter, utcnow
-from harvester.middlewares.errors import ApiRejected
-from harvester.middlewares.signing import provider_config
+from harvester.apis.base import META_API, ApiError, ApiRejected, MissingCredentials
+from harvester.config import base_url, provider_config
+from harvester.items import ApiRecord
+from harvester.spiders.arguments import ArgumentError, SpiderArguments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
     from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+__all__ = ["BAD_DATA", "ApiSpider", "ArgumentError", "received_at"]
+
 logger = logging.getLogger(__name__)
 
-
-class ArgumentError(UsageError):
-    """A spider argument is missing or malformed (raised before any request)."""
-
-
-def id_list(value: str | None, name: str, *, numeric: bool = False) -> list[str]:
-    """Split ``a,b,c`` (or ``@path/to/file`` with one id per line) into ids."""
-    if not value:
-        return []
-    if value.startswith("@"):
-        path = Path(value[1:])
-        if not path.is_file():
-            raise ArgumentError(f"-a {name}={value}: file {path} does not exist")
-        raw = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
-    else:
-        raw = value.split(",")
-    ids = [item.strip() for item in raw if item.strip()]
-    if numeric:
-        bad = [item for item in ids if not item.isdigit()]
-        if bad:
-            raise ArgumentError(
-                f"-a {name}: ids must be numeric, got {', '.join(map(repr, bad[:5]))}"
-            )
-    return list(dict.fromkeys(ids))
-
-
-def int_arg(value: Any, name: str, *, default: int, minimum: int = 0) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"-a {name}={value!r}: must be an integer") from None
-    if number < minimum:
-        raise ArgumentError(f"-a {name}={value!r}: must be at least {minimum}")
-    return number
+#: What reading malformed data may raise: callbacks turn these into dead letters. (The
+#: provider modules raise ``ApiError`` with the path of the problem; the others are a
+#: safety net for shapes they do not check yet.)
+BAD_DATA = (
+    ApiError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+)
 
 
 class ApiSpider(scrapy.Spider):
     """Base of the harvester's spiders.
 
-    Subclasses set ``apis`` (provider names they call) and implement
-    ``parse_arguments(**kwargs)``, which validates ``-a`` arguments and raises
-    :class:`ArgumentError` with a message saying what to pass.
+    Subclasses set ``apis`` (provider names they call) and ``Arguments`` (a
+    :class:`~harvester.spiders.arguments.SpiderArguments` model of their ``-a``
+    arguments), and implement ``configure(arguments)``; settings they depend on are
+    read in ``read_settings(settings)``. Every check runs before any request and
+    raises :class:`ArgumentError` with a message saying what to pass.
     """
 
     apis: ClassVar[tuple[str, ...]] = ()
+    #: The spider's ``-a`` arguments.
+    Arguments: ClassVar[type[SpiderArguments]] = SpiderArguments
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.harvester_arguments = dict(kwargs)
+        spider.read_settings(crawler.settings)
         spider.check_credentials(crawler.settings)
+        crawler.signals.connect(spider._run_arguments, signal=signals.run_arguments)
+        spider.connected(crawler)
         return spider
 
     @classmethod
     def check_arguments(cls, settings: Any, **kwargs: Any) -> None:
-        """Validate arguments and credentials without crawling (``scrapy crawl`` calls it
-        first); raises :class:`ArgumentError` / ``UsageError`` with what to pass."""
-        cls(**kwargs).check_credentials(settings)
+        """Validate arguments, settings and credentials without crawling (``scrapy crawl``
+        calls it first); raises :class:`ArgumentError` / ``UsageError`` with what to pass."""
+        spider = cls(**kwargs)
+        spider.read_settings(settings)
+        spider.check_credentials(settings)
 
     def check_credentials(self, settings: Any) -> None:
         for name in self.required_apis():
@@ -103,11 +92,22 @@ class ApiSpider(scrapy.Spider):
         return self.apis
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.parse_arguments(**kwargs)
+        super().__init__()
+        self._given = dict(kwargs)
+        self.arguments = self.Arguments.parse(kwargs)
+        self.configure(self.arguments)
 
-    def parse_arguments(self, **kwargs: Any) -> None:
-        raise NotImplementedError
+    def configure(self, arguments: Any) -> None:
+        """Set the spider up from its validated *arguments*."""
+
+    def read_settings(self, settings: Any) -> None:
+        """Read and check the settings the spider depends on (raise :class:`ArgumentError`)."""
+
+    def connected(self, crawler: Crawler) -> None:
+        """Hook: the spider has its crawler (connect signal handlers here)."""
+
+    def _run_arguments(self) -> dict[str, Any]:
+        return dict(self._given)
 
     def api_url(self, api: str, path: str) -> str:
         return base_url(self.settings, get_provider(api)) + path
@@ -128,7 +128,7 @@ class ApiSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             cb_kwargs=cb_kwargs or {},
-            meta={"harvester_api": api},
+            meta={META_API: api},
             priority=priority,
             dont_filter=False,
         )
@@ -148,7 +148,7 @@ class ApiSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             cb_kwargs=cb_kwargs or {},
-            meta={"harvester_api": api},
+            meta={META_API: api},
         )
 
     @staticmethod
@@ -163,58 +163,56 @@ class ApiSpider(scrapy.Spider):
         answer has the answer's arrival time, stamped by the error middleware."""
         return ApiRecord(api, payload, context, url or response.url, received_at(response))
 
+    def reject(self, response: Response, error: Exception | str) -> None:
+        """A whole answer a callback could not read: a ``response`` dead letter."""
+        api = response.meta.get(META_API, "unknown")
+        reason = describe(error)
+        self.request_failed(response.request, reason)
+        dead_letters.send(self.crawler, dead_letters.rejected(api, response, reason))
+
+    def reject_record(
+        self, api: str, payload: Any, error: Exception | str, response: Response
+    ) -> None:
+        """One record a callback could not read: a ``record`` dead letter."""
+        dead_letters.send(
+            self.crawler,
+            dead_letters.bad_record(
+                api, describe(error), payload, response.url, received_at(response)
+            ),
+        )
+
     def record_missing(self, api: str, ids: list[str], url: str) -> None:
         """Ids the API did not return: counted and kept as ``missing`` dead letters."""
         self.crawler.stats.inc_value(f"harvester/{self.name}/missing", len(ids))
         for product_id in ids:
-            self.crawler.signals.send_catch_log(
-                signal=signals.dead_letter,
-                dead_letter=DeadLetter(
-                    api=api,
-                    reason=f"not returned by the API: {product_id}",
-                    kind="missing",
-                    url=url,
-                    body=product_id,
-                ),
-            )
+            dead_letters.send(self.crawler, dead_letters.missing(api, product_id, url))
+
+    @staticmethod
+    def rejection(failure: Failure) -> ApiError | None:
+        """The API's error answer behind *failure*, if that is what it is."""
+        value = failure.value
+        return value.error if isinstance(value, ApiRejected) else None
 
     def on_error(self, failure: Failure) -> None:
         """Keep every failed call as a dead letter: its reason, request and body."""
         request = failure.request  # type: ignore[attr-defined]
-        api = request.meta.get("harvester_api", "unknown")
+        api = request.meta.get(META_API, "unknown")
         error = failure.value
         if isinstance(error, ApiRejected):
-            response = error.response
-            reason, status = str(error.error), response.status
-            body = response.text if response.body else None
-            kind = "response"
+            reason = str(error.error)
+            letter = dead_letters.rejected(api, error.response, reason, request=request)
         else:
             reason = f"{type(error).__name__}: {error}"
-            status, body, kind = None, None, "request"
-        self.crawler.stats.inc_value(f"harvester/failed_requests/{api}")
+            letter = dead_letters.unanswered(api, request, reason)
         self.request_failed(request, reason)
-        self.crawler.signals.send_catch_log(
-            signal=signals.dead_letter,
-            dead_letter=DeadLetter(
-                api=api,
-                reason=reason,
-                kind=kind,
-                url=request.url,
-                http_status=status,
-                request_body=request.body.decode("utf-8", "replace") if request.body else None,
-                body=body,
-            ),
-        )
+        dead_letters.send(self.crawler, letter)
 
-    def request_failed(self, request: scrapy.Request, reason: str) -> None:
+    def request_failed(self, request: scrapy.Request | None, reason: str) -> None:
         """Hook: a request failed for good (subclasses track completeness here)."""
 
 
-def received_at(response: Response) -> datetime:
-    """When *response* was read (``meta["harvester_received_at"]``), else now."""
-    received = response.meta.get("harvester_received_at")
-    return received if received is not None else utcnow()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+def describe(error: Exception | str) -> str:
+    """The reason of a dead letter: an API error as it says, anything else with its type."""
+    if isinstance(error, (str, ApiError)):
+        return str(error)
+    return f"unreadable data: {type(error).__name__}: {error}"

@@ -7,16 +7,21 @@ a page shorter than ``pageSize`` is the last), records each edge (source offer,
 related offer, rank), stores each related offer once, and expands the related
 offers up to ``max_depth``. A node is never fetched twice. ``max_items`` caps
 the distinct products stored; once reached, no new nodes are expanded.
-Scheduling priority ``-depth`` keeps the walk breadth-first.
+Scheduling priority ``-depth`` keeps the walk breadth-first. An entry without a
+numeric ``offerId`` is a dead letter; the rest of its page goes on.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
+from harvester.answers import api_data, received_at
 from harvester.apis import pandapon
 from harvester.items import RelatedEdge
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg, received_at
+from harvester.spiders.arguments import NumericIds, SpiderArguments
+from harvester.spiders.base import BAD_DATA, ApiSpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -24,29 +29,37 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
 
+#: Related pages walked per node at most (the API gives no totals: a sanity bound).
+MAX_PAGES_PER_NODE = 100
+
+
+class RelatedArguments(SpiderArguments):
+    required = (
+        (("offer_ids",), "related needs seed offers: -a offer_ids=586572607302[,...] (or @file)"),
+    )
+
+    offer_ids: NumericIds = Field(
+        [], title="Seeds", description="1688 offer ids to start from: ID1,ID2 or @file"
+    )
+    max_depth: int = Field(1, ge=0, title="Depth", description="hops from the seeds to expand")
+    max_items: int = Field(
+        10_000, ge=1, title="Product cap", description="distinct products stored at most"
+    )
+    page_size: int = Field(20, ge=1, title="Page size", description="related items per page")
+    language: str = Field("en", title="Language", description="answer language")
+
 
 class RelatedSpider(ApiSpider):
     name = "related"
     apis = (pandapon.NAME,)
+    Arguments = RelatedArguments
 
-    def parse_arguments(
-        self,
-        offer_ids: str | None = None,
-        max_depth: str | None = None,
-        max_items: str | None = None,
-        page_size: str | None = None,
-        language: str = "en",
-        **_: Any,
-    ) -> None:
-        self.seeds = id_list(offer_ids, "offer_ids", numeric=True)
-        if not self.seeds:
-            raise ArgumentError(
-                "related needs seed offers: -a offer_ids=586572607302[,...] (or @file)"
-            )
-        self.max_depth = int_arg(max_depth, "max_depth", default=1, minimum=0)
-        self.max_items = int_arg(max_items, "max_items", default=10_000, minimum=1)
-        self.page_size = int_arg(page_size, "page_size", default=20, minimum=1)
-        self.language = language
+    def configure(self, arguments: RelatedArguments) -> None:
+        self.seeds = arguments.offer_ids
+        self.max_depth = arguments.max_depth
+        self.max_items = arguments.max_items
+        self.page_size = arguments.page_size
+        self.language = arguments.language
         self.expanded: set[str] = set()
         self.stored: set[str] = set()
 
@@ -61,6 +74,9 @@ class RelatedSpider(ApiSpider):
             if offer_id in self.expanded:
                 return None
             self.expanded.add(offer_id)
+        elif page > MAX_PAGES_PER_NODE:
+            self.crawler.stats.inc_value("harvester/related/max_pages_reached")
+            return None
         body = pandapon.related_body(int(offer_id), page, self.page_size, self.language)
         return self.api_request(
             pandapon.NAME,
@@ -74,11 +90,21 @@ class RelatedSpider(ApiSpider):
     def parse_related(
         self, response: Response, offer_id: str, depth: int, page: int
     ) -> Iterator[Any]:
-        offers = pandapon.parse_related_page(response.meta["harvester_data"])
+        try:
+            offers = pandapon.parse_related_page(api_data(response))
+        except BAD_DATA as error:
+            self.reject(response, error)
+            return
         self.crawler.stats.inc_value("harvester/related/pages")
         received = received_at(response)
         for position, offer in enumerate(offers, start=1):
-            related_id = str(offer.get("offerId"))
+            related_id = offer.get("offerId") if isinstance(offer, dict) else None
+            related_id = str(related_id) if isinstance(related_id, (str, int)) else ""
+            if not related_id.isdigit():
+                self.reject_record(
+                    pandapon.NAME, offer, "entry without a numeric offerId", response
+                )
+                continue
             if related_id not in self.stored:
                 if len(self.stored) >= self.max_items:
                     self.crawler.stats.set_value("harvester/related/max_items_reached", True)

@@ -8,24 +8,37 @@
 Each query walks ``beginPage`` from 1 to the response's ``totalPage``. A query
 matching more offers than the search window (``HARVESTER_PANDAPON_SEARCH_WINDOW``)
 is split into two price bands, recursively, until every band fits; offers are
-deduplicated by ``offerId``. With ``details=vvtool`` every offer found is also
+deduplicated by ``offerId``. An answer claiming more offers than
+``HARVESTER_PANDAPON_MAX_RECORDS``, or more pages than the window can hold, is a dead
+letter, not a runaway crawl. With ``details=vvtool`` every offer found is also
 fetched in detail through vv-tool (SKUs, price tiers, stock) into the same
-products row; this needs one store per run and its ``shop_id``. A store walked to
-its last page without any failure or truncation is *complete*: its products that the
-walk did not see are marked delisted. A crawl closed early (e.g. by a vv-tool quota
-answer) leaves pages unanswered, so its stores are not complete.
+products row; this needs one store per run and its ``shop_id``.
+
+A store walked to its last page, every page answered and fully processed (no page or
+record dead-lettered, no truncation, no filter), is *complete*: the spider sends
+:data:`harvester.signals.listing_complete`, and the storage pipeline marks the store's
+products that the walk did not see delisted. A crawl closed early (e.g. by a vv-tool
+quota answer) leaves pages unanswered, so its stores are not complete.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+import math
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import AfterValidator, Field, model_validator
+
+from harvester import signals
+from harvester.answers import api_data
 from harvester.apis import pandapon, vvtool
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list, int_arg
-from harvester.spiders.vvtool_detail import DetailFetcher
+from harvester.apis.base import ApiError, ErrorClass
+from harvester.spiders._detail import DetailFetcher, VvtoolOptions
+from harvester.spiders.arguments import Blank, Ids, OptionalInt, Price, batch_size
+from harvester.spiders.base import BAD_DATA, ApiSpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -35,96 +48,128 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Defaults of ``HARVESTER_PANDAPON_MAX_PRICE`` and ``HARVESTER_PANDAPON_MAX_RECORDS``.
+MAX_PRICE = "1000000"
+MAX_RECORDS = 1_000_000
 
-def _price(value: str | None, name: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        raise ArgumentError(f"-a {name}={value!r}: must be a decimal number") from None
-    if price < 0:
-        raise ArgumentError(f"-a {name}={value!r}: must not be negative")
-    return price
+
+def _not_negative(value: Decimal | None) -> Decimal | None:
+    if value is not None and value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _sort(value: str | None) -> str | None:
+    return pandapon.sort_param(value) if value else None
+
+
+class DetailSource(enum.StrEnum):
+    """Where ``-a details`` fetches each offer's detail from."""
+
+    VVTOOL = "vvtool"
+
+
+class StoreArguments(VvtoolOptions):
+    required = (
+        (
+            ("seller_open_id", "seller_open_ids"),
+            "store needs a store: -a seller_open_id=<sellerOpenId> "
+            "(or -a seller_open_ids=ID1,ID2 or -a seller_open_ids=@file)",
+        ),
+    )
+
+    seller_open_id: Ids = Field([], title="Store", description="a store's sellerOpenId")
+    seller_open_ids: Ids = Field(
+        [], title="Stores", description="sellerOpenIds: ID1,ID2 or @file (one per line)"
+    )
+    keyword: Annotated[str | None, Blank] = Field(
+        None,
+        title="Keyword",
+        description="only offers matching it (a filtered walk delists nothing)",
+    )
+    category_id: OptionalInt = Field(None, ge=1, title="Category", description="1688 category id")
+    price_start: Annotated[Price, AfterValidator(_not_negative)] = Field(
+        None, title="Lowest price", description="CNY, inclusive"
+    )
+    price_end: Annotated[Price, AfterValidator(_not_negative)] = Field(
+        None, title="Highest price", description="CNY, inclusive"
+    )
+    sort: Annotated[str | None, Blank, AfterValidator(_sort)] = Field(
+        None,
+        title="Order",
+        description=f"FIELD:asc|desc, FIELD one of {', '.join(pandapon.SORT_FIELDS)}",
+    )
+    page_size: OptionalInt = Field(
+        None,
+        ge=1,
+        title="Page size",
+        description="offers per page asked for; default HARVESTER_PANDAPON_PAGE_SIZE",
+    )
+    details: Annotated[DetailSource | None, Blank] = Field(
+        None, title="Details", description="also fetch each offer's detail (needs -a shop_id)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StoreArguments:
+        start, end = self.price_start, self.price_end
+        if start is not None and end is not None and start > end:
+            raise ValueError("-a price_start must not exceed -a price_end")
+        if self.details is DetailSource.VVTOOL:
+            if not self.shop_id or len(self.sellers()) != 1:
+                raise ValueError(
+                    "-a details=vvtool needs one store and its Wangwang login id: "
+                    "-a shop_id=<login id>"
+                )
+        elif self.vvtool_options_given():
+            raise ValueError(
+                "-a shop_id, web_site, scene and max_calls are options of -a details=vvtool"
+            )
+        return self
+
+    def sellers(self) -> list[str]:
+        return list(dict.fromkeys(self.seller_open_id + self.seller_open_ids))
 
 
 class StoreSpider(ApiSpider):
     name = "store"
     apis = (pandapon.NAME,)
+    Arguments = StoreArguments
 
-    def parse_arguments(
-        self,
-        seller_open_id: str | None = None,
-        seller_open_ids: str | None = None,
-        keyword: str | None = None,
-        category_id: str | None = None,
-        price_start: str | None = None,
-        price_end: str | None = None,
-        sort: str | None = None,
-        page_size: str | None = None,
-        details: str | None = None,
-        shop_id: str | None = None,
-        web_site: str | None = None,
-        scene: str | None = None,
-        max_calls: str | None = None,
-        **_: Any,
-    ) -> None:
-        sellers = id_list(seller_open_id, "seller_open_id") + id_list(
-            seller_open_ids, "seller_open_ids"
-        )
-        if not sellers:
-            raise ArgumentError(
-                "store needs a store: -a seller_open_id=<sellerOpenId> "
-                "(or -a seller_open_ids=ID1,ID2 or -a seller_open_ids=@file)"
-            )
-        self.sellers = list(dict.fromkeys(sellers))
-        start, end = _price(price_start, "price_start"), _price(price_end, "price_end")
-        if start is not None and end is not None and start > end:
-            raise ArgumentError("-a price_start must not exceed -a price_end")
-        try:
-            sort_spec = pandapon.sort_param(sort) if sort else None
-        except ValueError as exc:
-            raise ArgumentError(f"-a sort: {exc}") from None
+    def configure(self, arguments: StoreArguments) -> None:
+        self.sellers = arguments.sellers()
         self.query_template = {
-            "keyword": keyword or None,
-            "category_id": int_arg(category_id, "category_id", default=0, minimum=1)
-            if category_id
-            else None,
-            "price_start": start,
-            "price_end": end,
-            "sort": sort_spec,
+            "keyword": arguments.keyword,
+            "category_id": arguments.category_id,
+            "price_start": arguments.price_start,
+            "price_end": arguments.price_end,
+            "sort": arguments.sort,
         }
-        self.page_size_arg = page_size
-        self.details: DetailFetcher | None = None
-        if details not in (None, "", "vvtool"):
-            raise ArgumentError(f"-a details={details!r}: the only detail source is 'vvtool'")
-        if details == "vvtool":
-            if not shop_id or len(self.sellers) != 1:
-                raise ArgumentError(
-                    "-a details=vvtool needs one store and its Wangwang login id: "
-                    "-a shop_id=<login id>"
-                )
-            self.details = DetailFetcher(self, shop_id, web_site, scene, max_calls)
-        elif shop_id or web_site or scene or max_calls:
-            raise ArgumentError(
-                "-a shop_id, web_site, scene and max_calls are options of -a details=vvtool"
-            )
+        self.details = (
+            DetailFetcher(self, arguments) if arguments.details is DetailSource.VVTOOL else None
+        )
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
+        self.complete: set[str] = set()
         #: Page requests per seller still without an answer: a crawl closed early (a vv-tool
         #: quota, a fatal error, a shutdown) leaves some, and its walk is not complete.
         self.pending: dict[str, int] = defaultdict(int)
 
-    async def start(self) -> AsyncIterator[Any]:
-        settings = self.crawler.settings
-        self.page_size = int_arg(
-            self.page_size_arg,
-            "page_size",
-            default=settings.getint("HARVESTER_PANDAPON_PAGE_SIZE"),
-            minimum=1,
+    def read_settings(self, settings: Any) -> None:
+        self.window = settings.getint("HARVESTER_PANDAPON_SEARCH_WINDOW", pandapon.SEARCH_WINDOW)
+        self.page_size = self.arguments.page_size or batch_size(
+            settings,
+            "HARVESTER_PANDAPON_PAGE_SIZE",
+            default=pandapon.DEFAULT_PAGE_SIZE,
+            maximum=self.window,
         )
-        self.window = settings.getint("HARVESTER_PANDAPON_SEARCH_WINDOW")
-        self.max_price = Decimal(settings.get("HARVESTER_PANDAPON_MAX_PRICE"))
+        self.max_price = Decimal(settings.get("HARVESTER_PANDAPON_MAX_PRICE") or MAX_PRICE)
+        self.max_records = settings.getint("HARVESTER_PANDAPON_MAX_RECORDS", MAX_RECORDS)
+
+    def connected(self, crawler: Any) -> None:
+        if self.details is not None:
+            self.details.connect()
+
+    async def start(self) -> AsyncIterator[Any]:
         for seller in self.sellers:
             yield self.page_request(pandapon.StoreQuery(seller, **self.query_template), 1)
 
@@ -141,34 +186,24 @@ class StoreSpider(ApiSpider):
     def parse_page(
         self, response: Response, query: pandapon.StoreQuery, page: int
     ) -> Iterator[Any]:
-        listing = pandapon.parse_store_page(response.meta["harvester_data"])
         seller = query.seller_open_id
+        try:
+            listing = pandapon.parse_store_page(api_data(response))
+            if page == 1:
+                self.check_bounds(listing)
+        except BAD_DATA as error:
+            self.reject(response, error)  # and request_failed: the walk is not complete
+            return
         self.pending[seller] -= 1
         if page == 1:
-            if pandapon.needs_split(listing, self.window):
-                halves = self.halves(query)
-                if halves is not None:
-                    self.crawler.stats.inc_value("harvester/store/band_splits")
-                    for low, high in halves:
-                        yield self.page_request(query.with_band(low, high), 1)
-                    return
-                # One price point holds more offers than the window: take what it shows.
-                logger.warning(
-                    "Store %s: %d offers in price band %s-%s exceed the %d-offer search window; "
-                    "the dump is truncated",
-                    seller,
-                    listing.total_records,
-                    query.price_start,
-                    query.price_end,
-                    self.window,
-                )
-                self.crawler.stats.inc_value("harvester/store/truncated")
-                self.incomplete.add(seller)
-            self.crawler.stats.inc_value("harvester/store/queries")
-            for next_page in range(2, listing.total_page + 1):
-                yield self.page_request(query, next_page)
+            yield from self.first_page(listing, query)
         for offer in listing.offers:
-            offer_id = str(offer.get("offerId"))
+            offer_id = offer.get("offerId") if isinstance(offer, dict) else None
+            if not isinstance(offer_id, (str, int)) or isinstance(offer_id, bool) or offer_id == "":
+                self.reject_record(pandapon.NAME, offer, "offer without an offerId", response)
+                self.incomplete.add(seller)
+                continue
+            offer_id = str(offer_id)
             if offer_id in self.seen[seller]:
                 continue
             self.seen[seller].add(offer_id)
@@ -177,6 +212,58 @@ class StoreSpider(ApiSpider):
                 detail = self.details.request(offer_id, {"seller_id": seller})
                 if detail is not None:
                     yield detail
+        self.walked(seller)
+
+    def check_bounds(self, listing: pandapon.StorePage) -> None:
+        """Refuse a first page whose totals would make a runaway crawl."""
+        if listing.total_records > self.max_records:
+            raise ApiError(
+                pandapon.NAME,
+                ErrorClass.PERMANENT,
+                "bounds",
+                f"totalRecords {listing.total_records} beyond HARVESTER_PANDAPON_MAX_RECORDS "
+                f"({self.max_records})",
+            )
+        most = self.most_pages(listing)
+        if listing.total_page > most and not pandapon.needs_split(listing, self.window):
+            raise ApiError(
+                pandapon.NAME,
+                ErrorClass.PERMANENT,
+                "bounds",
+                f"totalPage {listing.total_page} beyond the {self.window}-offer search window "
+                f"({most} pages)",
+            )
+
+    def most_pages(self, listing: pandapon.StorePage) -> int:
+        """Pages one query may have: the search window over the page size served."""
+        served = listing.page_size if 0 < listing.page_size <= self.page_size else self.page_size
+        return max(1, math.ceil(self.window / served))
+
+    def first_page(self, listing: pandapon.StorePage, query: pandapon.StoreQuery) -> Iterator[Any]:
+        """Split the query in price bands, or ask for its other pages."""
+        seller = query.seller_open_id
+        if pandapon.needs_split(listing, self.window):
+            halves = self.halves(query)
+            if halves is not None:
+                self.crawler.stats.inc_value("harvester/store/band_splits")
+                for low, high in halves:
+                    yield self.page_request(query.with_band(low, high), 1)
+                return
+            # One price point holds more offers than the window: take what it shows.
+            logger.warning(
+                "Store %s: %d offers in price band %s-%s exceed the %d-offer search window; "
+                "the dump is truncated",
+                seller,
+                listing.total_records,
+                query.price_start,
+                query.price_end,
+                self.window,
+            )
+            self.crawler.stats.inc_value("harvester/store/truncated")
+            self.incomplete.add(seller)
+        self.crawler.stats.inc_value("harvester/store/queries")
+        for next_page in range(2, min(listing.total_page, self.most_pages(listing)) + 1):
+            yield self.page_request(query, next_page)
 
     def halves(self, query: pandapon.StoreQuery) -> tuple[tuple[Decimal, Decimal], ...] | None:
         start = query.price_start if query.price_start is not None else Decimal("0.00")
@@ -186,18 +273,20 @@ class StoreSpider(ApiSpider):
     def required_apis(self) -> tuple[str, ...]:
         return (*self.apis, vvtool.NAME) if self.details is not None else self.apis
 
-    def request_failed(self, request: Request, reason: str) -> None:
-        query = request.cb_kwargs.get("query")
+    def request_failed(self, request: Request | None, reason: str) -> None:
+        query = request.cb_kwargs.get("query") if request is not None else None
         if query is not None:
             self.incomplete.add(query.seller_open_id)
             self.pending[query.seller_open_id] -= 1
+            self.walked(query.seller_open_id)
 
-    def complete_listings(self) -> list[tuple[str, str]]:
-        """(source, seller) of every store walked completely, for delisting."""
+    def walked(self, seller: str) -> None:
+        """Say so when *seller*'s walk is over and complete (``listing_complete``)."""
+        if self.pending.get(seller) or seller in self.incomplete or seller in self.complete:
+            return
         if any(self.query_template.values()):
-            return []  # a filtered query does not see the whole store
-        return [
-            (pandapon.SOURCE, seller)
-            for seller in self.sellers
-            if seller not in self.incomplete and self.pending.get(seller) == 0  # walked to the end
-        ]
+            return  # a filtered query does not see the whole store
+        self.complete.add(seller)
+        self.crawler.signals.send_catch_log(
+            signal=signals.listing_complete, source=pandapon.SOURCE, seller_id=seller
+        )

@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import AfterValidator, Field
+
+from harvester.answers import api_data
 from harvester.apis import aliyun
-from harvester.items import ApiRecord
-from harvester.middlewares.signing import provider_config
-from harvester.spiders.base import ApiSpider, ArgumentError, id_list
+from harvester.config import provider_config
+from harvester.spiders.arguments import Blank, NumericIds, SpiderArguments, batch_size
+from harvester.spiders.base import BAD_DATA, ApiSpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
-    from typing import Self
 
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
@@ -35,51 +36,49 @@ BATCH_SIZE_SETTING = "HARVESTER_ALIYUN_BATCH_SIZE"
 _FIELDS = re.compile(r"^[A-Za-z]+(,[A-Za-z]+)*$")
 
 
+def _fields(value: str | None) -> str | None:
+    value = (value or "").replace(" ", "")
+    if value and not _FIELDS.match(value):
+        raise ValueError("a comma-separated list of field names, e.g. Url,UserType")
+    return value or None
+
+
 def read_batch_size(settings: Any) -> int:
     """``HARVESTER_ALIYUN_BATCH_SIZE``, checked against the API's maximum of 40."""
-    value = settings.get(BATCH_SIZE_SETTING)
-    try:
-        size = int(value) if value not in (None, "") else aliyun.MAX_BATCH
-    except (TypeError, ValueError):
-        raise ArgumentError(f"-s {BATCH_SIZE_SETTING}={value!r}: must be an integer") from None
-    if not 1 <= size <= aliyun.MAX_BATCH:
-        raise ArgumentError(
-            f"-s {BATCH_SIZE_SETTING}={size}: must be 1 to {aliyun.MAX_BATCH} (the API's maximum)"
-        )
-    return size
+    return batch_size(
+        settings, BATCH_SIZE_SETTING, default=aliyun.MAX_BATCH, maximum=aliyun.MAX_BATCH
+    )
+
+
+class TaobaoItemsArguments(SpiderArguments):
+    required = (
+        (
+            ("item_ids",),
+            "taobao_items needs ids: -a item_ids=594766914700,... (or -a item_ids=@file)",
+        ),
+    )
+
+    item_ids: NumericIds = Field(
+        [], title="Items", description="Taobao item ids: 594766914700,... or @file"
+    )
+    fields: Annotated[str | None, Blank, AfterValidator(_fields)] = Field(
+        None, title="Fields", description="extra result fields to ask for, e.g. Url,UserType"
+    )
 
 
 class TaobaoItemsSpider(ApiSpider):
     name = "taobao_items"
     apis = (aliyun.NAME,)
-    #: Ids per call, from ``HARVESTER_ALIYUN_BATCH_SIZE`` (set in ``from_crawler``).
+    Arguments = TaobaoItemsArguments
+    #: Ids per call, from ``HARVESTER_ALIYUN_BATCH_SIZE`` (set in ``read_settings``).
     batch_size: int = aliyun.MAX_BATCH
 
-    def parse_arguments(
-        self, item_ids: str | None = None, fields: str | None = None, **_: Any
-    ) -> None:
-        self.item_ids = id_list(item_ids, "item_ids", numeric=True)
-        if not self.item_ids:
-            raise ArgumentError(
-                "taobao_items needs ids: -a item_ids=594766914700,... (or -a item_ids=@file)"
-            )
-        fields = (fields or "").replace(" ", "")
-        if fields and not _FIELDS.match(fields):
-            raise ArgumentError(
-                f"-a fields={fields!r}: a comma-separated list of field names, e.g. Url,UserType"
-            )
-        self.fields = fields or None
+    def configure(self, arguments: TaobaoItemsArguments) -> None:
+        self.item_ids = arguments.item_ids
+        self.fields = arguments.fields
 
-    @classmethod
-    def check_arguments(cls, settings: Any, **kwargs: Any) -> None:
-        super().check_arguments(settings, **kwargs)
-        read_batch_size(settings)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.batch_size = read_batch_size(crawler.settings)
-        return spider
+    def read_settings(self, settings: Any) -> None:
+        self.batch_size = read_batch_size(settings)
 
     async def start(self) -> AsyncIterator[Any]:
         pid = provider_config(self.settings, aliyun)["ALIYUN_PID"]
@@ -96,9 +95,14 @@ class TaobaoItemsSpider(ApiSpider):
                 aliyun.NAME, parts.path, parts.form, self.parse_batch, cb_kwargs={"batch": batch}
             )
 
-    def parse_batch(self, response: Response, batch: list[str]) -> Iterator[ApiRecord]:
+    def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
         asked, found, url = set(batch), set(), aliyun.unsigned_url(response.url)
-        for auction in aliyun.parse_auctions(response.meta["harvester_data"]):
+        try:
+            auctions = aliyun.parse_auctions(api_data(response))
+        except BAD_DATA as error:
+            self.reject(response, error)
+            return
+        for auction in auctions:
             item_id = auction.input_item_id
             if item_id in found:
                 continue

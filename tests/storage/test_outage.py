@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from harvester import signals
 from harvester.items import ApiRecord, DeadLetter, RelatedEdge
 from harvester.pipelines.normalize import build_product
 from harvester.pipelines.storage import SqlStoragePipeline
@@ -34,10 +35,9 @@ BATCH = 4
 
 class StoreDump(Spider):
     name = "store"
-    harvester_arguments = {"seller_open_id": "S"}
 
-    def complete_listings(self) -> list[tuple[str, str]]:
-        return [("1688", "S")]
+    def run_arguments(self) -> dict[str, str]:
+        return {"seller_open_id": "S"}
 
 
 def crawl_items(run: int) -> list:
@@ -78,6 +78,7 @@ def run_pipeline(crawler_settings, items, outage=None):
     """One crawl through the pipeline; *outage* covers the second batch. Returns the final stats."""
     crawler = get_crawler(StoreDump, settings_dict=crawler_settings)
     crawler.spider = StoreDump()
+    crawler.signals.connect(crawler.spider.run_arguments, signal=signals.run_arguments)
 
     async def crawl():
         pipeline = SqlStoragePipeline.from_crawler(crawler)
@@ -88,6 +89,9 @@ def run_pipeline(crawler_settings, items, outage=None):
             if outage is not None and index == 2 * BATCH:
                 outage.__exit__(None, None, None)
             await pipeline.process_item(item)
+        crawler.signals.send_catch_log(
+            signal=signals.listing_complete, source="1688", seller_id="S"
+        )
         await pipeline.close_spider()
         await pipeline._spider_closed(crawler.spider, "finished")
 

@@ -18,7 +18,7 @@ from harvester.apis import aliyun
 from harvester.apis.base import ApiError, ErrorClass, Unsigned
 from harvester.sandbox import credentials
 from harvester.sandbox.server import SandboxConfig, SandboxRequest, build_app
-from harvester.spiders.base import ArgumentError
+from harvester.spiders.arguments import ArgumentError
 from harvester.spiders.taobao_items import TaobaoItemsSpider
 from tests.conftest import load_fixture
 

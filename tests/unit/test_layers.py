@@ -1,0 +1,92 @@
+"""The import layers (issue 12): spiders → apis, never spiders → middlewares/pipelines/
+extensions; the provider layer imports nothing above it; components do not import each
+other across kinds. Imports are read with ``ast`` (inside functions too)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "harvester"
+#: Modules of ``harvester/spiders`` that spiders share (not spiders themselves).
+SHARED_SPIDER_MODULES = {"__init__", "base", "arguments", "_detail"}
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, root: Path = PACKAGE) -> set[str]:
+    """Every module *path* imports, absolute (relative imports resolved)."""
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def violations(layer: str, forbidden: tuple[str, ...], root: Path = PACKAGE) -> list[str]:
+    found = []
+    for path in sorted((root / layer).rglob("*.py")):
+        for name in sorted(imports(path, root)):
+            if name.startswith(tuple(f"harvester.{f}" for f in forbidden)):
+                found.append(f"{path.relative_to(root.parent).as_posix()} imports {name}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        ("apis", ("spiders", "middlewares", "pipelines", "extensions", "storage")),
+        ("spiders", ("middlewares", "pipelines", "extensions", "storage")),
+        pytest.param(
+            "pipelines",
+            ("extensions",),
+            marks=pytest.mark.xfail(
+                reason="pipelines/storage.py imports extensions.gc (the storage helper's)"
+            ),
+        ),
+    ],
+)
+def test_layer_does_not_import_upward(layer, forbidden):
+    assert violations(layer, forbidden) == []
+
+
+def test_no_spider_imports_another_spider():
+    spiders = PACKAGE / "spiders"
+    names = {p.stem for p in spiders.glob("*.py")} - SHARED_SPIDER_MODULES
+    found = [
+        f"{path.name} imports {name}"
+        for path in sorted(spiders.glob("*.py"))
+        for name in imports(path)
+        if name.removeprefix("harvester.spiders.").split(".")[0] in names - {path.stem}
+        and name.startswith("harvester.spiders.")
+    ]
+    assert found == []
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path):
+    """The check can fail: relative and deferred imports of a middleware are caught."""
+    spiders = tmp_path / "harvester" / "spiders"
+    spiders.mkdir(parents=True)
+    (spiders / "probe.py").write_text(
+        "from ..middlewares import errors\ndef later():\n    import harvester.pipelines.storage\n",
+        encoding="utf-8",
+    )
+    assert violations("spiders", ("middlewares", "pipelines"), tmp_path / "harvester") == [
+        "harvester/spiders/probe.py imports harvester.middlewares",
+        "harvester/spiders/probe.py imports harvester.middlewares.errors",
+        "harvester/spiders/probe.py imports harvester.pipelines.storage",
+    ]
