@@ -134,7 +134,7 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
     """rows/s of plain ``sqlite3.executemany`` writing the same rows into the same three tables
     (products, product_payloads, product_history), values converted as the ORM types do."""
     from harvester.storage.db import ensure_schema, make_engine
-    from harvester.storage.repository import MERGED_COLUMNS, TRACKED_FIELDS
+    from harvester.storage.products import MERGED_COLUMNS, TRACKED_FIELDS
 
     engine = make_engine(f"sqlite:///{path}")
     ensure_schema(engine)

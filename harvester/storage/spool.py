@@ -10,8 +10,13 @@ replayed into the database it was meant for only.
 
 :func:`replay` (``scrapy replay_spool``, and the storage pipeline at spider open)
 writes spooled batches through the same repository path — idempotently: upserts,
-history only on change — oldest first, deleting each file once committed. A file
-that fails stays for the next replay; the others go on.
+history only on change — oldest first, deleting each file once committed. Replay
+never fails on data: a record the database refuses becomes a dead letter and the
+rest of its batch lands. A file that cannot be read, or a database that is away,
+leaves the file for the next replay; the others go on.
+
+Lines are ASCII JSON: any text survives the round trip, lone UTF-16 surrogates
+and NUL bytes included (as ``\\ud800`` escapes), as do ``NaN`` and infinities.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from harvester import items
 from harvester.storage import repository
@@ -89,7 +93,8 @@ def write(
         handle.write(json.dumps(header) + "\n")
         for item in (*batch.products, *batch.edges, *batch.dead_letters):
             entry = {"type": type(item).__name__, "item": _encode(asdict(item))}
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            # ASCII: a lone surrogate (a truncated emoji) is escaped, not an encoding error
+            handle.write(json.dumps(entry) + "\n")
     partial.replace(path)
     return path
 
@@ -131,6 +136,8 @@ class Replayed:
 
     files: int = 0
     items: int = 0
+    #: Records the database refused, stored as dead letters instead.
+    refused: int = 0
     failed: list[Path] = field(default_factory=list)
 
 
@@ -140,8 +147,7 @@ def replay(engine: Engine, directory: Path, database: str | URL | None = None) -
     for path in pending(directory, database):
         try:
             batch, run_id = read(path)
-            with Session(engine) as session, session.begin():
-                repository.write_batch(session, batch, run_id)
+            refused = repository.write_isolating(engine, batch, run_id)
         except FileNotFoundError:
             continue  # replayed meanwhile by another process
         except Exception:
@@ -151,5 +157,6 @@ def replay(engine: Engine, directory: Path, database: str | URL | None = None) -
         path.unlink(missing_ok=True)
         done.files += 1
         done.items += len(batch)
+        done.refused += refused
         logger.info("Replayed %s (%d items)", path.name, len(batch))
     return done

@@ -1,11 +1,13 @@
 """Batch writes with retry and spool, runnable on a thread or in a writer process.
 
-:class:`BatchWriter` owns an engine and writes one batch at a time: retried
-with exponential backoff, then spooled (:mod:`harvester.storage.spool`) when the
-database stays down. The storage pipeline runs it on a dedicated thread, or — the
-default, ``HARVESTER_STORAGE_WRITER = "process"`` — in a separate process, so that
-SQL work does not compete with the reactor for the GIL. The process functions
-below are the picklable entry points of that process.
+:class:`BatchWriter` owns an engine and writes one batch at a time through
+:func:`~harvester.storage.repository.write_isolating` (records the database refuses
+for a data reason become dead letters; the rest land). Anything else — the
+database away, a lock held too long — is retried with exponential backoff by
+:meth:`BatchWriter.retrying`, the one retry loop of the storage layer, and the
+batch is spooled (:mod:`harvester.storage.spool`) when the database stays down.
+The process functions below are the picklable entry points of the writer process
+(``HARVESTER_STORAGE_WRITER = "process"``, the default).
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, TypeVar
 
 from harvester import items
 from harvester.storage import repository, spool
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -42,38 +43,35 @@ class WriteResult:
     error: str | None = None
     #: Seconds the writer spent on the batch, retries included.
     seconds: float = 0.0
+    #: Records the database refused for a data reason, stored as dead letters instead.
+    refused: int = 0
+    #: The batch could neither be written nor spooled.
+    lost: bool = False
+    #: The writer process died and was replaced.
+    writer_restarted: bool = False
 
 
 class BatchWriter:
     def __init__(self, engine: Engine, retry_times: int, backoff: float, spool_dir: Path) -> None:
-        self.engine, self.retry_times, self.backoff, self.spool_dir = (
-            engine,
-            retry_times,
-            backoff,
-            spool_dir,
-        )
+        self.engine = engine
+        self.retry_times = retry_times
+        self.backoff = backoff
+        self.spool_dir = spool_dir
 
-    def write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
-        started = time.perf_counter()
-        result = self._write(batch, run_id)
-        result.seconds = time.perf_counter() - started
-        return result
-
-    def _write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
+    def retrying(self, what: str, func: Callable[[], _T]) -> _T:
+        """``func()``, tried ``retry_times + 1`` times with exponential backoff; the last
+        failure is raised."""
         for attempt in range(1, self.retry_times + 2):
             try:
-                with Session(self.engine) as session, session.begin():
-                    repository.write_batch(session, batch, run_id)
-                return WriteResult(attempt)
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the batch must not be lost
-                error = f"{exc.__class__.__name__}: {_first_line(exc)}"
+                return func()
+            except Exception as exc:
                 if attempt > self.retry_times:
-                    path = spool.write(self.spool_dir, batch, run_id, self.engine.url)
-                    return WriteResult(attempt, path, error)
+                    raise
                 delay = self.backoff * 2 ** (attempt - 1)
                 logger.warning(
-                    "Batch write failed (%s), attempt %d of %d; retrying in %.2fs",
-                    error,
+                    "%s failed (%s), attempt %d of %d; retrying in %.2fs",
+                    what,
+                    repository.error_text(exc),
                     attempt,
                     self.retry_times + 1,
                     delay,
@@ -81,11 +79,23 @@ class BatchWriter:
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
+    def write(self, batch: repository.Batch, run_id: int | None) -> WriteResult:
+        started = time.perf_counter()
+        attempts = 0
 
-def _first_line(exc: BaseException) -> str:
-    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
-        exc = exc.orig  # type: ignore[assignment]  # the driver's message, without the SQL
-    return (str(exc).strip().splitlines() or [""])[0][:200]
+        def attempt() -> int:
+            nonlocal attempts
+            attempts += 1
+            return repository.write_isolating(self.engine, batch, run_id)
+
+        try:
+            result = WriteResult(attempts, refused=self.retrying("Batch write", attempt))
+            result.attempts = attempts
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the batch must not be lost
+            path = spool.write(self.spool_dir, batch, run_id, self.engine.url)
+            result = WriteResult(attempts, path, repository.error_text(exc))
+        result.seconds = time.perf_counter() - started
+        return result
 
 
 _writer: BatchWriter | None = None
@@ -134,15 +144,6 @@ def unpack(payload: bytes) -> repository.Batch:
 
 
 def write_packed(payload: bytes, run_id: int | None) -> WriteResult:
-    """:func:`write_in_process` for a batch :func:`pack`-ed by the pipeline."""
-    return write_in_process(unpack(payload), run_id)
-
-
-def write_in_process(batch: repository.Batch, run_id: int | None) -> WriteResult:
+    """Write a batch :func:`pack`-ed by the pipeline, in the writer process."""
     assert _writer is not None, "init_process was not run"
-    return _writer.write(batch, run_id)
-
-
-def close_process() -> None:
-    if _writer is not None:
-        _writer.engine.dispose()
+    return _writer.write(unpack(payload), run_id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from harvester.items import ApiRecord, DeadLetter, RelatedEdge
 from harvester.pipelines.normalize import build_product
-from harvester.storage import models, repository
+from harvester.storage import models, repository, runs
 from harvester.storage.db import ensure_schema, make_engine
 from tests.conftest import load_fixture
 
@@ -44,7 +44,7 @@ def count(engine, model, *where):
 
 def start(engine, spider="store"):
     with Session(engine) as session, session.begin():
-        return repository.start_run(session, spider, {"seller_open_id": "S"})
+        return runs.start_run(session, spider, {"seller_open_id": "S"})
 
 
 def test_rerun_adds_no_rows_and_no_history(engine):
@@ -88,7 +88,7 @@ def test_delisted_product_is_marked_and_comes_back(engine):
     run = start(engine)
     write(engine, run, products[1:])
     with Session(engine) as session, session.begin():
-        assert repository.mark_delisted(session, run, "1688", "S") == 1
+        assert runs.mark_delisted(session, run, "1688", "S") == 1
     with Session(engine) as session:
         delisted = session.execute(
             select(models.Product.product_id, models.Product.delisted_run_id).where(
@@ -131,7 +131,7 @@ def test_edges_dead_letters_and_run_stats(engine):
         letters=[DeadLetter("pandapon", "bad record", body="{}")],
     )
     with Session(engine) as session, session.begin():
-        repository.finish_run(
+        runs.finish_run(
             session,
             run,
             "finished",

@@ -1,0 +1,248 @@
+"""Products: the one upsert of product records, with their history, payloads, SKUs,
+price tiers and shops.
+
+Every function takes a SQLAlchemy ``Session`` and runs on the writer (a worker
+thread or process), never on the reactor thread; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, null, select
+from sqlalchemy.orm import Session
+
+from harvester import items
+from harvester.storage import models
+from harvester.storage.executor import (
+    by_source,
+    dialect_insert,
+    execute_many,
+    jsonable,
+    last_per_key,
+)
+
+#: Fields whose change is worth a history row.
+TRACKED_FIELDS = ("title", "price", "currency", "stock", "month_sold", "volume", "available")
+# fmt: off
+#: Product columns that a record may leave empty without erasing what another API stored.
+MERGED_COLUMNS = (
+    "title", "title_en", "price", "price_raw", "currency", "original_price", "coupon_price",
+    "image_url", "images", "seller_id", "shop_id", "shop_name", "shop_url", "category_ids",
+    "category_names", "month_sold", "volume", "stock", "is_jxhy", "is_one_psale",
+    "repurchase_rate", "commission_rate", "rating", "available", "url", "extra",
+)
+# fmt: on
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    """SHA-256 of the values in field order (decimals normalized: 9.90 and 9.9 are equal)."""
+    values = [v.normalize() if isinstance(v, Decimal) else v for v in fields.values()]
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def upsert_products(
+    session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
+) -> None:
+    products = last_per_key(products, lambda p: (p.source, p.product_id, p.api))
+    _record_history(session, products, run_id, now)
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for product in products:
+        row = {name: getattr(product, name) for name in MERGED_COLUMNS}
+        for name in ("images", "category_ids", "category_names", "extra"):
+            value = row[name]
+            row[name] = jsonable(value) if value else None
+        row.update(
+            source=product.source,
+            product_id=product.product_id,
+            last_api=product.api,
+            first_seen_at=product.fetched_at,
+            fetched_at=product.fetched_at,
+            updated_at=now,
+            last_run_id=run_id,
+        )
+        key = (product.source, product.product_id)
+        earlier = merged.get(key)
+        if earlier is not None:
+            # two APIs saw the product in one batch: merge as the upsert does (later non-empty wins)
+            row = {
+                name: earlier[name] if row[name] is None and name in MERGED_COLUMNS else row[name]
+                for name in row
+            }
+            row["first_seen_at"] = earlier["first_seen_at"]
+        merged[key] = row
+    execute_many(session, "products", _products_upsert, list(merged.values()))
+    _replace_children(session, products, now)
+    _upsert_shops(session, products, now)
+
+
+def _products_upsert(session: Session) -> Any:
+    """``INSERT ... ON CONFLICT (source, product_id) DO UPDATE``: a column the record
+    leaves empty keeps what another API stored; a product seen again is listed again."""
+    table = models.Product.__table__
+    stmt = dialect_insert(session, table)
+    excluded = stmt.excluded
+    set_ = {name: func.coalesce(excluded[name], table.c[name]) for name in MERGED_COLUMNS}
+    set_.update(
+        last_api=excluded.last_api,
+        fetched_at=excluded.fetched_at,
+        updated_at=excluded.updated_at,
+        last_run_id=excluded.last_run_id,
+        delisted_at=null(),
+        delisted_run_id=null(),
+    )
+    return stmt.on_conflict_do_update(index_elements=["source", "product_id"], set_=set_)
+
+
+def _payloads_upsert(session: Session) -> Any:
+    stmt = dialect_insert(session, models.ProductPayload.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["source", "product_id", "api"],
+        set_={
+            "payload": stmt.excluded.payload,
+            "fetched_at": stmt.excluded.fetched_at,
+            "run_id": stmt.excluded.run_id,
+        },
+    )
+
+
+def _record_history(
+    session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
+) -> None:
+    """Append a history row for each product whose tracked fields changed, and store
+    the latest payload per (product, API).
+
+    A record is compared with the product's current row, counting only the tracked
+    fields it carries: a related-items record without sales figures does not
+    "change" the sales a store walk saw. A product seen for the first time gets its
+    first history row.
+    """
+    table = models.Product.__table__
+    latest = {(p.source, p.product_id): p for p in products}
+    current: dict[tuple[str, str], dict[str, Any]] = {}
+    keys = list(latest)
+    tracked = [table.c[name] for name in TRACKED_FIELDS]
+    for source, ids in by_source(keys):
+        query = select(table.c.product_id, *tracked).where(
+            table.c.source == source, table.c.product_id.in_(ids)
+        )
+        for product_id, *values in session.execute(query):
+            current[(source, product_id)] = dict(zip(TRACKED_FIELDS, values, strict=True))
+    history = []
+    for key, product in latest.items():
+        observed = {name: getattr(product, name) for name in TRACKED_FIELDS}
+        old = current.get(key)
+        if old is not None:
+            observed = {
+                name: old[name] if value is None else value for name, value in observed.items()
+            }
+            if observed == old:
+                continue
+        history.append(
+            {
+                "source": product.source,
+                "product_id": product.product_id,
+                "api": product.api,
+                "run_id": run_id,
+                "observed_at": product.fetched_at,
+                **observed,
+                "content_hash": _hash(observed),
+            }
+        )
+    execute_many(session, "history", lambda _: models.ProductHistory.__table__.insert(), history)
+    execute_many(
+        session,
+        "payloads",
+        _payloads_upsert,
+        [
+            {
+                "source": p.source,
+                "product_id": p.product_id,
+                "api": p.api,
+                "payload": p.raw,
+                "fetched_at": p.fetched_at,
+                "run_id": run_id,
+            }
+            for p in products
+        ],
+    )
+
+
+def _replace_children(session: Session, products: Sequence[items.Product], now: datetime) -> None:
+    """Replace SKUs and price tiers of products whose record carries them."""
+    for model, attr in ((models.Sku, "skus"), (models.PriceTier, "price_tiers")):
+        owners = [p for p in products if getattr(p, attr)]
+        if not owners:
+            continue
+        table = model.__table__
+        for source, ids in by_source([(p.source, p.product_id) for p in owners]):
+            session.execute(
+                delete(table).where(table.c.source == source, table.c.product_id.in_(ids))
+            )
+        if attr == "skus":
+            rows = [
+                {
+                    "source": p.source,
+                    "product_id": p.product_id,
+                    "sku_id": s.sku_id,
+                    "spec_id": s.spec_id,
+                    "attributes": s.attributes or None,
+                    "price": s.price,
+                    "currency": s.currency,
+                    "stock": s.stock,
+                    "image_url": s.image_url,
+                    "updated_at": now,
+                }
+                for p in owners
+                for s in p.skus
+            ]
+            rows = last_per_key(rows, lambda r: (r["source"], r["product_id"], r["sku_id"]))
+        else:
+            rows = [
+                {
+                    "source": p.source,
+                    "product_id": p.product_id,
+                    "start_quantity": t.start_quantity,
+                    "price": t.price,
+                    "currency": t.currency,
+                    "updated_at": now,
+                }
+                for p in owners
+                for t in p.price_tiers
+            ]
+            rows = last_per_key(rows, lambda r: (r["source"], r["product_id"], r["start_quantity"]))
+        session.execute(table.insert(), rows)
+
+
+def _upsert_shops(session: Session, products: Sequence[items.Product], now: datetime) -> None:
+    shops = last_per_key((p for p in products if p.shop_id), lambda p: (p.source, p.shop_id))
+    if not shops:
+        return
+    table = models.Shop.__table__
+    stmt = dialect_insert(session, table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source", "shop_id"],
+            set_={
+                "name": func.coalesce(stmt.excluded.name, table.c.name),
+                "url": func.coalesce(stmt.excluded.url, table.c.url),
+                "seller_id": func.coalesce(stmt.excluded.seller_id, table.c.seller_id),
+                "updated_at": stmt.excluded.updated_at,
+            },
+        ),
+        [
+            {
+                "source": p.source,
+                "shop_id": p.shop_id,
+                "name": p.shop_name,
+                "url": p.shop_url,
+                "seller_id": p.seller_id,
+                "updated_at": now,
+            }
+            for p in shops
+        ],
+    )
