@@ -34,7 +34,7 @@ from scrapy.exceptions import NotConfigured
 
 from harvester import signals as harvester_signals
 from harvester.config import database_url
-from harvester.extensions.gc import thresholds_setting
+from harvester.gc_setting import thresholds_setting
 from harvester.items import DeadLetter, Product, RelatedEdge
 from harvester.storage.repository import Batch
 from harvester.storage.worker import StorageWorker, WriterOptions, redact

@@ -51,13 +51,7 @@ def violations(layer: str, forbidden: tuple[str, ...], root: Path = PACKAGE) -> 
     [
         ("apis", ("spiders", "middlewares", "pipelines", "extensions", "storage")),
         ("spiders", ("middlewares", "pipelines", "extensions", "storage")),
-        pytest.param(
-            "pipelines",
-            ("extensions",),
-            marks=pytest.mark.xfail(
-                reason="pipelines/storage.py imports extensions.gc (the storage helper's)"
-            ),
-        ),
+        ("pipelines", ("extensions",)),
     ],
 )
 def test_layer_does_not_import_upward(layer, forbidden):
