@@ -1,7 +1,8 @@
 """Reading an API answer: the rules the error middleware and the spiders' callbacks share.
 
 - :func:`check_answer`: the provider's ``check_response`` over a Scrapy response, with a
-  ``Retry-After`` header honoured for providers that do not read it themselves;
+  ``Retry-After`` header honoured for providers that do not read it themselves, and a
+  body that is not JSON (a truncated transfer, a gateway's HTML page) retryable for all;
 - :func:`api_data`: what a callback parses: the error middleware's result when it ran
   (``meta[META_DATA]``), else :func:`check_answer` — so callbacks work the same with
   ``HARVESTER_API_ERRORS_ENABLED=False``;
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -61,12 +63,25 @@ def check_answer(api: str, response: Response) -> Any:
     try:
         return get_provider(api).check_response(response.status, headers, response.body)
     except ApiError as error:
+        if error.error_class is ErrorClass.PERMANENT and not is_json(response.body):
+            # a truncated transfer or a gateway's error page: a transport failure, retried
+            # like a 5xx (and dead-lettered only after the retries)
+            error = dataclasses.replace(error, error_class=ErrorClass.RETRYABLE)
         if error.retry_after is None and error.error_class in RETRIED:
             retry_after = retry_after_seconds(headers.get("retry-after"))
-            raise dataclasses.replace(error, retry_after=retry_after) from None
-        raise
+            error = dataclasses.replace(error, retry_after=retry_after)
+        raise error from None
     except RecursionError:
         raise ApiError(api, ErrorClass.PERMANENT, "shape", "answer nested too deeply") from None
+
+
+def is_json(body: bytes) -> bool:
+    """Whether *body* parses as JSON (called on error answers only)."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def api_data(response: Response) -> Any:

@@ -53,6 +53,12 @@ class Sandbox:
     def fault(self, api: str, fault: str, count: int = 1, **params: Any) -> None:
         self.post("/_sandbox/faults", {"api": api, "fault": fault, "count": count, **params})
 
+    def random_faults(
+        self, api: str, rate: float, mix: list[dict[str, Any]], seed: int | None = 1
+    ) -> None:
+        """Make a share *rate* of *api*'s calls fail, each in a way drawn from *mix*."""
+        self.post("/_sandbox/faults", {"api": api, "rate": rate, "mix": mix, "seed": seed})
+
     def client_environment(self) -> dict[str, str]:
         """Environment variables pointing every spider at this sandbox."""
         return credentials.client_environment(self.base_url)

@@ -137,6 +137,8 @@ class Catalog:
         #: Query results by (store, filters), dropped whenever the catalog changes: paging
         #: through a big store must not filter all its offers again for every page.
         self._query_cache: dict[tuple[Any, ...], list[Offer]] = {}
+        #: Offers served malformed in listings (``POST /_sandbox/catalog {"poison": ...}``).
+        self.poisons: dict[int, Any] = {}
 
     # -- generation ---------------------------------------------------------
 
@@ -261,6 +263,20 @@ class Catalog:
         with self.lock:
             self.offers[offer_id].listed = False
             self._query_cache.clear()
+
+    def poison(self, offer_id: int, value: Any) -> None:
+        """Serve *offer_id* in store listings as *value* (an object patches the offer's
+        JSON; anything else replaces it): a malformed record among good ones."""
+        with self.lock:
+            self.offers[offer_id]  # KeyError: unknown offer
+            self.poisons[offer_id] = value
+
+    def listing_json(self, offer_id: int, body: dict[str, Any]) -> Any:
+        """*body*, the JSON of *offer_id* in a listing, as poisoned by :meth:`poison`."""
+        if offer_id not in self.poisons:
+            return body
+        value = self.poisons[offer_id]
+        return {**body, **value} if isinstance(value, dict) else value
 
     def summary(self) -> list[dict[str, Any]]:
         return [

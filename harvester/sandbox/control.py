@@ -30,10 +30,19 @@ def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
 
 def faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     """Queue faults: ``{"api": "pandapon", "fault": "http500", "count": 2, ...params}``;
+    fail a share of the calls: ``{"api": ..., "rate": 0.1, "mix": [{"fault": ...}], "seed": 1}``;
     ``{"clear": true}`` drops every pending fault."""
     body = request.json() or {}
     if body.get("clear"):
         app.faults.clear()
+        return SandboxResponse(200, {"ok": True})
+    if "rate" in body:
+        try:
+            app.faults.set_random(
+                body["api"], float(body["rate"]), list(body.get("mix") or []), body.get("seed")
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            return SandboxResponse(400, {"error": str(exc)})
         return SandboxResponse(200, {"ok": True})
     params = {k: v for k, v in body.items() if k not in ("api", "fault", "count")}
     try:
@@ -44,13 +53,17 @@ def faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
 
 
 def catalog(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
-    """Change the catalog: ``{"reprice": {"<offerId>": "12.34"}, "delist": [offerId, ...]}``."""
+    """Change the catalog: ``{"reprice": {"<offerId>": "12.34"}, "delist": [offerId, ...],
+    "poison": {"<offerId>": <an object patching the offer's JSON, or any value replacing
+    it>}}`` (a poisoned offer is served malformed in store listings)."""
     body = request.json() or {}
     try:
         for offer_id, price in (body.get("reprice") or {}).items():
             app.catalog.reprice(int(offer_id), Decimal(str(price)))
         for offer_id in body.get("delist") or []:
             app.catalog.delist(int(offer_id))
+        for offer_id, value in (body.get("poison") or {}).items():
+            app.catalog.poison(int(offer_id), value)
     except (KeyError, ValueError, ArithmeticError) as exc:
         return SandboxResponse(400, {"error": f"unknown offer or bad price: {exc}"})
     return SandboxResponse(200, {"ok": True})

@@ -1,4 +1,4 @@
-"""Fault injection: the next N calls of an API fail in a chosen way.
+"""Fault injection: the next N calls of an API fail in a chosen way, or a share of them.
 
 Faults (``POST /_sandbox/faults`` with ``{"api", "fault", "count", ...}``):
 
@@ -9,10 +9,17 @@ Faults (``POST /_sandbox/faults`` with ``{"api", "fault", "count", ...}``):
 - ``malformed``: HTTP 200 with a body that is not JSON;
 - ``slow``: the real answer, ``delay`` seconds late;
 - ``drop``: the connection is closed without an answer.
+
+Random mode (``{"api", "rate": 0.1, "mix": [{"fault": "http500"}, {"fault": "error",
+"code": "500"}, ...], "seed": 1}``): each call of that API not served by a queued fault
+fails with probability ``rate``, in a way drawn from ``mix`` (each entry a fault and its
+parameters); the draws come from ``random.Random(seed)``, so a run is repeatable for
+the same sequence of calls. ``{"api", "rate": 0}`` ends it.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -61,7 +68,29 @@ class Faults:
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = defaultdict(deque)
+        #: api → (rate, faults to draw from, random source) of the random mode.
+        self._random: dict[str, tuple[float, list[Fault], random.Random]] = {}
         self._lock = threading.Lock()
+
+    def set_random(
+        self, api: str, rate: float, mix: list[dict[str, Any]], seed: int | None = None
+    ) -> None:
+        """Make a share *rate* of *api*'s calls fail, each in a way drawn from *mix*."""
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate must be between 0 and 1, got {rate}")
+        faults = []
+        for entry in mix:
+            params = {k: v for k, v in entry.items() if k != "fault"}
+            if entry.get("fault") not in FAULT_NAMES:
+                raise ValueError(
+                    f"unknown fault {entry.get('fault')!r}; known: {', '.join(FAULT_NAMES)}"
+                )
+            faults.append(Fault(entry["fault"], {"api": api, **params}))
+        with self._lock:
+            if rate == 0 or not faults:
+                self._random.pop(api, None)
+            else:
+                self._random[api] = (rate, faults, random.Random(seed))
 
     def add(self, api: str, name: str, count: int = 1, **params: Any) -> None:
         if name not in FAULT_NAMES:
@@ -73,8 +102,15 @@ class Faults:
     def take(self, api: str) -> Fault | None:
         with self._lock:
             queue = self._queues.get(api)
-            return queue.popleft() if queue else None
+            if queue:
+                return queue.popleft()
+            if api in self._random:
+                rate, faults, draw = self._random[api]
+                if draw.random() < rate:
+                    return draw.choice(faults)
+            return None
 
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+            self._random.clear()

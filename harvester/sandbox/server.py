@@ -56,7 +56,11 @@ class SandboxResponse:
     def encoded(self) -> bytes:
         if self.raw is not None:
             return self.raw
-        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a poisoned record): escaped, as JSON allows
+            return json.dumps(self.body, separators=(",", ":")).encode("ascii")
 
 
 Handler = Callable[["SandboxApp", SandboxRequest], SandboxResponse]

@@ -15,7 +15,8 @@ fetched in detail through vv-tool (SKUs, price tiers, stock) into the same
 products row; this needs one store per run and its ``shop_id``.
 
 A store walked to its last page, every page answered and fully processed (no page or
-record dead-lettered, no truncation, no filter), is *complete*: the spider sends
+record dead-lettered — by the spider or by a pipeline — no truncation, no filter), is
+*complete*: once the crawl is idle (every item processed) the spider sends
 :data:`harvester.signals.listing_complete`, and the storage pipeline marks the store's
 products that the walk did not see delisted. A crawl closed early (e.g. by a vv-tool
 quota answer) leaves pages unanswered, so its stores are not complete.
@@ -31,11 +32,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
+from scrapy import signals as scrapy_signals
 
 from harvester import signals
 from harvester.answers import api_data
 from harvester.apis import pandapon, vvtool
 from harvester.apis.base import ApiError, ErrorClass
+from harvester.items import ApiRecord
 from harvester.spiders._detail import DetailFetcher, VvtoolOptions
 from harvester.spiders.arguments import Blank, Ids, OptionalInt, Price, batch_size
 from harvester.spiders.base import BAD_DATA, ApiSpider
@@ -149,6 +152,8 @@ class StoreSpider(ApiSpider):
         )
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.incomplete: set[str] = set()
+        #: Stores whose pages have all been answered, and those announced complete.
+        self.walked_to_end: set[str] = set()
         self.complete: set[str] = set()
         #: Page requests per seller still without an answer: a crawl closed early (a vv-tool
         #: quota, a fatal error, a shutdown) leaves some, and its walk is not complete.
@@ -168,6 +173,9 @@ class StoreSpider(ApiSpider):
     def connected(self, crawler: Any) -> None:
         if self.details is not None:
             self.details.connect()
+        crawler.signals.connect(self._idle, signal=scrapy_signals.spider_idle)
+        crawler.signals.connect(self._dropped, signal=scrapy_signals.item_dropped)
+        crawler.signals.connect(self._dropped, signal=scrapy_signals.item_error)
 
     async def start(self) -> AsyncIterator[Any]:
         for seller in self.sellers:
@@ -281,12 +289,30 @@ class StoreSpider(ApiSpider):
             self.walked(query.seller_open_id)
 
     def walked(self, seller: str) -> None:
-        """Say so when *seller*'s walk is over and complete (``listing_complete``)."""
-        if self.pending.get(seller) or seller in self.incomplete or seller in self.complete:
-            return
+        """Note *seller* once its last page is processed (its walk may still be incomplete)."""
+        if not self.pending.get(seller):
+            self.walked_to_end.add(seller)
+
+    def _dropped(self, item: Any, **kwargs: Any) -> None:
+        # a listing record that normalization or storage refused: that product was not
+        # seen, so the walk must not delist it
+        if isinstance(item, ApiRecord) and item.api == pandapon.NAME:
+            seller = item.context.get("seller_id")
+            if seller is not None:
+                self.incomplete.add(seller)
+
+    def _idle(self) -> None:
+        """Every page and record has been processed: announce the complete walks."""
         if any(self.query_template.values()):
             return  # a filtered query does not see the whole store
-        self.complete.add(seller)
-        self.crawler.signals.send_catch_log(
-            signal=signals.listing_complete, source=pandapon.SOURCE, seller_id=seller
-        )
+        for seller in self.sellers:
+            if (
+                seller in self.walked_to_end
+                and not self.pending.get(seller)
+                and seller not in self.incomplete
+                and seller not in self.complete
+            ):
+                self.complete.add(seller)
+                self.crawler.signals.send_catch_log(
+                    signal=signals.listing_complete, source=pandapon.SOURCE, seller_id=seller
+                )

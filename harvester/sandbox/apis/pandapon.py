@@ -196,7 +196,7 @@ def selleroffer(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         "totalPage": total_page,
         "pageSize": size,
         "currentPage": page,
-        "data": [offer_json(offer) for offer in chunk],
+        "data": [app.catalog.listing_json(o.offer_id, offer_json(o)) for o in chunk],
     }
     return envelope(200, "成功", data)
 
