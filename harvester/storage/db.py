@@ -29,8 +29,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignor
 
 def _json_text(value: object) -> str:
     """JSON columns as UTF-8 text: a Chinese title is 3 bytes a character, not a 6-byte
-    ``\\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII)."""
-    return json.dumps(value, ensure_ascii=False)
+    ``\\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII).
+    ``NaN`` and infinities raise ``ValueError`` (PostgreSQL refuses them in JSON: the
+    writer dead-letters such a record on every backend)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def make_engine(url: str) -> Engine:

@@ -9,6 +9,12 @@ its documented ``TypeEngine.bind_processor(dialect)`` (the JSON, Numeric and
 DateTime conversions SQLAlchemy itself applies), takes the values from the rows
 in C (``itemgetter``) and hands them to the driver with
 ``Connection.exec_driver_sql`` — one ``executemany``.
+
+Values are held to the column's declared limits on every backend — text within
+its ``String(n)`` length and free of NUL bytes, integers within the column's
+range, numbers within ``Numeric(p, s)`` — so that a record PostgreSQL would
+refuse is refused on SQLite too (a ``ValueError`` naming the column), and the
+writer dead-letters it the same way on both.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,13 +70,14 @@ def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
                 f"{bind.key}: a literal bound in the statement (use null() or a row key)"
             )
         keys.append(bind.key)
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        base = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        processor = _checked(bind.key, bind.type, base)
         if processor is not None:
             converters.append(
                 (
                     position,
                     processor,
-                    processor(None) is None,  # None stays None: no call needed
+                    base is None or base(None) is None,  # None stays None: no call needed
                     # the records of one answer share their timestamp: format it once a batch
                     isinstance(bind.type, DateTime),
                 )
@@ -78,6 +85,51 @@ def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
     getter = itemgetter(*keys)
     values = getter if len(keys) > 1 else (lambda row: (getter(row),))
     return _Prepared(compiled.string, compiled.positional, names, values, tuple(converters))
+
+
+def _checked(name: str, type_: Any, processor: Any) -> Any:
+    """*processor* preceded by a check of the column's limits (None: no conversion)."""
+    check = _limit(name, type_)
+    if check is None:
+        return processor
+    if processor is None:
+        return check
+    return lambda value: processor(value if value is None else check(value))
+
+
+def _limit(name: str, type_: Any) -> Callable[[Any], Any] | None:
+    if isinstance(type_, String):
+        length = type_.length or 0
+
+        def text(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise ValueError(f"{name}: {type(value).__name__} where text belongs")
+            if "\x00" in value:
+                raise ValueError(f"{name}: text with a NUL byte")
+            if length and len(value) > length:
+                raise ValueError(f"{name}: {len(value)} characters, more than {length}")
+            return value
+
+        return text
+    if isinstance(type_, Integer):
+        bound = 2**63 if isinstance(type_, BigInteger) else 2**31
+
+        def integer(value: Any) -> Any:
+            if not isinstance(value, int) or not -bound <= value < bound:
+                raise ValueError(f"{name}: {value} out of range")
+            return value
+
+        return integer
+    if isinstance(type_, Numeric) and type_.precision is not None:
+        limit = 10 ** (type_.precision - (type_.scale or 0))
+
+        def number(value: Any) -> Any:
+            if not isinstance(value, (int, float, Decimal)) or not -limit < value < limit:
+                raise ValueError(f"{name}: {value} out of range")
+            return value
+
+        return number
+    return None
 
 
 def execute_many(

@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Exceptions the driver raises for a value it cannot send (a lone surrogate, an
-#: integer beyond 64 bits, a NUL byte), before the database sees the row.
-_VALUE_ERRORS = (ValueError, TypeError, OverflowError, ArithmeticError)
+#: Exceptions raised for a value that cannot be sent (a lone surrogate, an integer beyond
+#: 64 bits, NaN in JSON, a column's limits: :mod:`harvester.storage.executor`) before the
+#: database sees the row. Not ``TypeError``: that is a bug, and its batch is spooled.
+_VALUE_ERRORS = (ValueError, ArithmeticError)
 
 
 @dataclass
