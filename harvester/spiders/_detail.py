@@ -181,6 +181,7 @@ class DetailFetcher:
 
     def parse(self, response: Response, context: dict[str, Any]) -> Iterator[Any]:
         self._settle()
+        self.spider.unit_done(vvtool.NAME)
         try:
             data = api_data(response)
             if not isinstance(data, dict):

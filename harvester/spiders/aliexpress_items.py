@@ -106,6 +106,7 @@ class AliexpressItemsSpider(ApiSpider):
             self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
         )
         size = self.batch_size
+        self.plan(-(-len(self.product_ids) // size), aliexpress.NAME)
         for start in range(0, len(self.product_ids), size):
             batch = self.product_ids[start : start + size]
             form = aliexpress.batch_form(
@@ -121,6 +122,7 @@ class AliexpressItemsSpider(ApiSpider):
             )
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
+        self.unit_done(aliexpress.NAME)
         try:
             records = aliexpress.products(api_data(response))
         except BAD_DATA as error:

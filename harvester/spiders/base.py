@@ -181,6 +181,15 @@ class ApiSpider(scrapy.Spider):
             ),
         )
 
+    def plan(self, count: int, api: str) -> None:
+        """Progress: *count* more calls of *api* are needed (``units_planned``)."""
+        if count > 0:
+            self.crawler.signals.send_catch_log(signal=signals.units_planned, count=count, api=api)
+
+    def unit_done(self, api: str) -> None:
+        """Progress: one call of *api* has its answer or failure (``unit_finished``)."""
+        self.crawler.signals.send_catch_log(signal=signals.unit_finished, api=api)
+
     def record_missing(self, api: str, ids: list[str], url: str) -> None:
         """Ids the API did not return: counted and kept as ``missing`` dead letters."""
         self.crawler.stats.inc_value(f"harvester/{self.name}/missing", len(ids))
@@ -204,6 +213,7 @@ class ApiSpider(scrapy.Spider):
         else:
             reason = f"{type(error).__name__}: {error}"
             letter = dead_letters.unanswered(api, request, reason)
+        self.unit_done(api)
         self.request_failed(request, reason)
         dead_letters.send(self.crawler, letter)
 

@@ -78,6 +78,7 @@ class RelatedSpider(ApiSpider):
             self.crawler.stats.inc_value("harvester/related/max_pages_reached")
             return None
         body = pandapon.related_body(int(offer_id), page, self.page_size, self.language)
+        self.plan(1, pandapon.NAME)  # the graph has no totals: one call at a time
         return self.api_request(
             pandapon.NAME,
             pandapon.RELATED_PATH,
@@ -90,6 +91,7 @@ class RelatedSpider(ApiSpider):
     def parse_related(
         self, response: Response, offer_id: str, depth: int, page: int
     ) -> Iterator[Any]:
+        self.unit_done(pandapon.NAME)
         try:
             offers = pandapon.parse_related_page(api_data(response))
         except BAD_DATA as error:

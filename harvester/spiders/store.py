@@ -24,14 +24,12 @@ quota answer) leaves pages unanswered, so its stores are not complete.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, Field, model_validator
 from scrapy import signals as scrapy_signals
 
 from harvester import signals
@@ -39,8 +37,9 @@ from harvester.answers import api_data
 from harvester.apis import pandapon, vvtool
 from harvester.apis.base import ApiError, ErrorClass
 from harvester.items import ApiRecord
-from harvester.spiders._detail import DetailFetcher, VvtoolOptions
-from harvester.spiders.arguments import Blank, Ids, OptionalInt, Price, batch_size
+from harvester.spiders._detail import DetailFetcher
+from harvester.spiders._store_arguments import DetailSource, StoreArguments
+from harvester.spiders.arguments import batch_size
 from harvester.spiders.base import BAD_DATA, ApiSpider
 
 if TYPE_CHECKING:
@@ -54,83 +53,6 @@ logger = logging.getLogger(__name__)
 #: Defaults of ``HARVESTER_PANDAPON_MAX_PRICE`` and ``HARVESTER_PANDAPON_MAX_RECORDS``.
 MAX_PRICE = "1000000"
 MAX_RECORDS = 1_000_000
-
-
-def _not_negative(value: Decimal | None) -> Decimal | None:
-    if value is not None and value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-def _sort(value: str | None) -> str | None:
-    return pandapon.sort_param(value) if value else None
-
-
-class DetailSource(enum.StrEnum):
-    """Where ``-a details`` fetches each offer's detail from."""
-
-    VVTOOL = "vvtool"
-
-
-class StoreArguments(VvtoolOptions):
-    required = (
-        (
-            ("seller_open_id", "seller_open_ids"),
-            "store needs a store: -a seller_open_id=<sellerOpenId> "
-            "(or -a seller_open_ids=ID1,ID2 or -a seller_open_ids=@file)",
-        ),
-    )
-
-    seller_open_id: Ids = Field([], title="Store", description="a store's sellerOpenId")
-    seller_open_ids: Ids = Field(
-        [], title="Stores", description="sellerOpenIds: ID1,ID2 or @file (one per line)"
-    )
-    keyword: Annotated[str | None, Blank] = Field(
-        None,
-        title="Keyword",
-        description="only offers matching it (a filtered walk delists nothing)",
-    )
-    category_id: OptionalInt = Field(None, ge=1, title="Category", description="1688 category id")
-    price_start: Annotated[Price, AfterValidator(_not_negative)] = Field(
-        None, title="Lowest price", description="CNY, inclusive"
-    )
-    price_end: Annotated[Price, AfterValidator(_not_negative)] = Field(
-        None, title="Highest price", description="CNY, inclusive"
-    )
-    sort: Annotated[str | None, Blank, AfterValidator(_sort)] = Field(
-        None,
-        title="Order",
-        description=f"FIELD:asc|desc, FIELD one of {', '.join(pandapon.SORT_FIELDS)}",
-    )
-    page_size: OptionalInt = Field(
-        None,
-        ge=1,
-        title="Page size",
-        description="offers per page asked for; default HARVESTER_PANDAPON_PAGE_SIZE",
-    )
-    details: Annotated[DetailSource | None, Blank] = Field(
-        None, title="Details", description="also fetch each offer's detail (needs -a shop_id)"
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> StoreArguments:
-        start, end = self.price_start, self.price_end
-        if start is not None and end is not None and start > end:
-            raise ValueError("-a price_start must not exceed -a price_end")
-        if self.details is DetailSource.VVTOOL:
-            if not self.shop_id or len(self.sellers()) != 1:
-                raise ValueError(
-                    "-a details=vvtool needs one store and its Wangwang login id: "
-                    "-a shop_id=<login id>"
-                )
-        elif self.vvtool_options_given():
-            raise ValueError(
-                "-a shop_id, web_site, scene and max_calls are options of -a details=vvtool"
-            )
-        return self
-
-    def sellers(self) -> list[str]:
-        return list(dict.fromkeys(self.seller_open_id + self.seller_open_ids))
 
 
 class StoreSpider(ApiSpider):
@@ -178,6 +100,7 @@ class StoreSpider(ApiSpider):
         crawler.signals.connect(self._dropped, signal=scrapy_signals.item_error)
 
     async def start(self) -> AsyncIterator[Any]:
+        self.plan(len(self.sellers), pandapon.NAME)
         for seller in self.sellers:
             yield self.page_request(pandapon.StoreQuery(seller, **self.query_template), 1)
 
@@ -195,6 +118,7 @@ class StoreSpider(ApiSpider):
         self, response: Response, query: pandapon.StoreQuery, page: int
     ) -> Iterator[Any]:
         seller = query.seller_open_id
+        self.unit_done(pandapon.NAME)
         try:
             listing = pandapon.parse_store_page(api_data(response))
             if page == 1:
@@ -219,6 +143,7 @@ class StoreSpider(ApiSpider):
             if self.details is not None and offer_id.isdigit():
                 detail = self.details.request(offer_id, {"seller_id": seller})
                 if detail is not None:
+                    self.plan(1, vvtool.NAME)
                     yield detail
         self.walked(seller)
 
@@ -254,6 +179,7 @@ class StoreSpider(ApiSpider):
             halves = self.halves(query)
             if halves is not None:
                 self.crawler.stats.inc_value("harvester/store/band_splits")
+                self.plan(len(halves), pandapon.NAME)
                 for low, high in halves:
                     yield self.page_request(query.with_band(low, high), 1)
                 return
@@ -270,7 +196,9 @@ class StoreSpider(ApiSpider):
             self.crawler.stats.inc_value("harvester/store/truncated")
             self.incomplete.add(seller)
         self.crawler.stats.inc_value("harvester/store/queries")
-        for next_page in range(2, min(listing.total_page, self.most_pages(listing)) + 1):
+        last = min(listing.total_page, self.most_pages(listing))
+        self.plan(last - 1, pandapon.NAME)
+        for next_page in range(2, last + 1):
             yield self.page_request(query, next_page)
 
     def halves(self, query: pandapon.StoreQuery) -> tuple[tuple[Decimal, Decimal], ...] | None:

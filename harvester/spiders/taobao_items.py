@@ -89,6 +89,7 @@ class TaobaoItemsSpider(ApiSpider):
             len(batches),
             self.batch_size,
         )
+        self.plan(len(batches), aliyun.NAME)
         for batch in batches:
             parts = aliyun.batch_request_parts(batch, pid, self.fields)
             yield self.api_form_request(
@@ -97,6 +98,7 @@ class TaobaoItemsSpider(ApiSpider):
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
         asked, found, url = set(batch), set(), aliyun.unsigned_url(response.url)
+        self.unit_done(aliyun.NAME)
         try:
             auctions = aliyun.parse_auctions(api_data(response))
         except BAD_DATA as error:

@@ -58,6 +58,7 @@ class VvtoolDetailSpider(ApiSpider):
         # at most CONCURRENT_REQUESTS calls unanswered: a 302, the cap or a quota answer
         # stops the run before the rest of the ids are queued (and billed)
         window = max(1, self.settings.getint("CONCURRENT_REQUESTS"))
+        self.plan(len(self.product_ids), vvtool.NAME)
         for product_id in self.product_ids:
             await self.fetcher.wait_below(window)
             request = self.fetcher.request(product_id)

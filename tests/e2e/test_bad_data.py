@@ -127,7 +127,23 @@ def test_lone_surrogate_title_is_stored_or_dead_lettered_never_lost(
         assert title.startswith("裙子")  # repaired: the lone surrogate replaced or dropped
     else:  # dead-lettered, losslessly: the body gives the surrogate back (as the raw
         # offer's subject, or the normalized product's title)
-        assert [letter.get("subject", letter.get("title")) for letter in letters] == [
-            "裙子\ud83d"
-        ]
+        assert [letter.get("subject", letter.get("title")) for letter in letters] == ["裙子\ud83d"]
     assert rows(db_url, "select count(*) from products") == [(7 if stored else 6,)]
+
+
+def test_without_storage_dead_letters_go_to_a_file(sandbox_factory, run_crawl, tmp_path):
+    sandbox = sandbox_factory()
+    sandbox.fault("aliyun", "error", code="InvalidParameter")
+    letters = tmp_path / "letters.jsonl"
+    result = run_crawl(
+        "taobao_items",
+        sandbox,
+        args={"item_ids": ",".join(sandbox.get("/_sandbox/taobao_items")["itemIds"][:3])},
+        settings={"HARVESTER_STORAGE_ENABLED": False, "HARVESTER_DEAD_LETTERS_FILE": letters},
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    (letter,) = [json.loads(line) for line in letters.read_text().splitlines()]
+    assert (letter["api"], letter["kind"]) == ("aliyun", "response")
+    assert "InvalidParameter" in letter["reason"] and "Signature=%2A%2A%2A" in letter["url"]
+    secret = sandbox.client_environment()["ALIYUN_ACCESS_KEY_SECRET"]
+    assert secret not in letters.read_text()

@@ -217,3 +217,19 @@ def test_vvtool_cap_counts_retries_but_not_throttled_calls():
     assert fetcher.calls_committed() == 2  # one product + one billed retry (429: refused)
     assert fetcher.request("2") is not None
     assert fetcher.request("3") is None and fetcher.capped
+
+
+def test_progress_signals_plan_the_pages_and_finish_each_call():
+    harness = Harness(StoreSpider, seller_open_id="S")
+    planned, finished = [], []
+    crawler = harness.spider.crawler
+    crawler.signals.connect(
+        lambda count, api: planned.append((count, api)), signal=signals.units_planned, weak=False
+    )
+    crawler.signals.connect(
+        lambda api: finished.append(api), signal=signals.unit_finished, weak=False
+    )
+    (first,) = harness.requests()
+    harness.answer(first, selleroffer())
+    assert planned == [(1, "pandapon"), (27, "pandapon")]  # the first page, then 2..28
+    assert finished == ["pandapon"]
