@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harvester.sandbox import credentials
+from harvester.sandbox import providers
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,7 +61,7 @@ class Sandbox:
 
     def client_environment(self) -> dict[str, str]:
         """Environment variables pointing every spider at this sandbox."""
-        return credentials.client_environment(self.base_url)
+        return providers.client_environment(self.base_url)
 
 
 def free_port() -> int:

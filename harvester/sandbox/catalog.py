@@ -16,7 +16,12 @@ serve byte-identical answers:
   store, from the whole catalog and from a small set of *hubs* that many offers
   point to; the graph therefore has cycles and high in-degree nodes.
 - **Versions**: :meth:`Catalog.reprice` and :meth:`Catalog.delist` change the
-  catalog at run time (``POST /_sandbox/catalog``), to exercise incremental crawls.
+  catalog at run time (``POST /_sandbox/catalog``), to exercise incremental crawls;
+  :meth:`Catalog.poison` serves an offer malformed in listings.
+
+The other marketplaces' items are generated next to their provider, from the same
+:func:`seeded_rng`: Taobao items in :mod:`.apis.aliyun`, AliExpress products in
+:mod:`.apis.aliexpress`, vv-tool details in :mod:`.apis.vvtool`.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ HUB_COUNT = 12
 MAX_RELATED = 40
 
 # (Chinese, English) word pairs that make up titles.
-_WORDS = [
+WORDS = [
     ("复古", "Retro"),
     ("宫廷", "Palace"),
     ("仙女", "Fairy"),
@@ -79,7 +84,7 @@ _TOP_CATEGORIES = [
 ]
 
 
-def _rng(*keys: Any) -> random.Random:
+def seeded_rng(*keys: Any) -> random.Random:
     """A random generator seeded by *keys* (stable across runs and Python versions)."""
     digest = hashlib.sha256("/".join(map(str, keys)).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -131,7 +136,7 @@ class Catalog:
             self.stores.append(self._make_store(index, size))
         self.by_seller = {store.seller_open_id: store for store in self.stores}
         self._offer_ids = sorted(self.offers)
-        rng = _rng(seed, "hubs")
+        rng = seeded_rng(seed, "hubs")
         self.hubs = rng.sample(self._offer_ids, min(HUB_COUNT, len(self._offer_ids)))
         self._related_cache: dict[int, list[int]] = {}
         #: Query results by (store, filters), dropped whenever the catalog changes: paging
@@ -143,7 +148,7 @@ class Catalog:
     # -- generation ---------------------------------------------------------
 
     def _make_store(self, index: int, size: int) -> Store:
-        rng = _rng(self.seed, "store", index)
+        rng = seeded_rng(self.seed, "store", index)
         alphabet = string.ascii_letters + string.digits
         seller_open_id = "BBB" + "".join(rng.choice(alphabet) for _ in range(22))
         store = Store(index, seller_open_id, f"sandbox-shop-{index}")
@@ -158,7 +163,7 @@ class Catalog:
             offer_id = rng.randrange(540_000_000_000, 760_000_000_000)
             if offer_id not in self.offers:
                 break
-        words = rng.sample(_WORDS, rng.randint(3, 7))
+        words = rng.sample(WORDS, rng.randint(3, 7))
         top, seconds = rng.choice(_TOP_CATEGORIES)
         # log-uniform prices: many cheap offers, a long tail of expensive ones
         price = Decimal(str(round(10 ** rng.uniform(-0.3, 3.0), 2))).quantize(Decimal("0.01"))
@@ -233,7 +238,7 @@ class Catalog:
         offer = self.offers.get(offer_id)
         if offer is None or not self._offer_ids:
             return []
-        rng = _rng(self.seed, "related", offer_id)
+        rng = seeded_rng(self.seed, "related", offer_id)
         count = (
             rng.choice([0, 3, 8, 10, 15, 20, 25, 40]) if offer_id not in self.hubs else MAX_RELATED
         )
@@ -287,158 +292,3 @@ class Catalog:
             }
             for store in self.stores
         ]
-
-
-# --------------------------------------------------------------------------- other marketplaces
-
-TAOBAO_ITEMS = 500
-_TAOBAO_CATEGORIES = [
-    ("USB风扇", "3C数码配件"),
-    ("手机壳", "3C数码配件"),
-    ("发饰", "饰品/流行首饰/时尚饰品新"),
-    ("保温杯", "厨房/烹饪用具"),
-]
-ALIEXPRESS_PRODUCTS = 500
-
-
-def taobao_item_ids(seed: int) -> list[str]:
-    """Ids of the Taobao items the sandbox knows (any other id is unknown)."""
-    rng = _rng(seed, "taobao")
-    return sorted(
-        {str(rng.randrange(520_000_000_000, 800_000_000_000)) for _ in range(TAOBAO_ITEMS)}
-    )
-
-
-def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
-    """One Taobao affiliate item in ``GetProductInfoByIds``'s camelCase result shape."""
-    rng = _rng(seed, "taobao", item_id)
-    words = rng.sample(_WORDS, rng.randint(3, 6))
-    reserve = Decimal(str(round(10 ** rng.uniform(0.5, 3.2), 1)))
-    final = (reserve * Decimal(str(rng.choice([1, 0.9, 0.8, 0.5])))).quantize(Decimal("0.1"))
-    coupon = rng.choice([0, 0, 2, 5, 10])
-    seller = str(rng.randrange(10_000_000, 3_000_000_000_000))
-    tmall = rng.random() < 0.4
-    shop = f"{words[0][0]}{'旗舰店' if tmall else '小店'}"
-    dynamic = rng.random() < 0.5
-    result: dict[str, Any] = {
-        "itemId": ("Oqz93k" + "".join(rng.choice(string.ascii_letters) for _ in range(30)))
-        if dynamic
-        else item_id,
-        "inputItemId": item_id,
-        "title": "".join(cn for cn, _ in words),
-        "shortTitle": "".join(cn for cn, _ in words[:2]),
-        "subTitle": "".join(cn for cn, _ in words[1:3]),
-        "picUrl": (
-            f"//img.alicdn.com/i{rng.randint(1, 4)}/{item_id}/O1CN01{rng.randrange(10**9)}.jpg"
-        ),
-        "reservePrice": str(reserve),
-        "zkFinalPrice": str(final),
-        "userType": 1 if tmall else 0,
-        "provcity": rng.choice(["广东 深圳", "浙江 杭州", "浙江 义乌", "江苏 苏州"]),
-        "nick": shop,
-        "sellerId": seller,
-        "shopTitle": shop,
-        # (leaf, top level) pairs, as in the docs' example ("USB风扇" under "3C数码配件").
-        **dict(
-            zip(
-                ("categoryName", "levelOneCategoryName"),
-                rng.choice(_TAOBAO_CATEGORIES),
-                strict=True,
-            )
-        ),
-        "volume": int(rng.expovariate(1 / 500)),
-        "commissionRate": str(rng.choice([90, 150, 180, 300, 1550])),
-        "url": f"//s.click.taobao.com/t?e={item_id}",
-        "maxCommission": {"maxCommissionRate": f"{rng.choice([0.9, 1.5, 20.4]):.2f}"},
-    }
-    if coupon:
-        result.update(
-            couponAmount=coupon,
-            couponInfo=f"满{coupon * 5}.0元减{coupon}.0元",
-            couponStartFee=f"{coupon * 5}.000000",
-            couponStartTime="2026-11-01",
-            couponEndTime="2026-12-31",
-            couponTotalCount="100000",
-            couponRemainCount=rng.randrange(100000),
-            couponShareUrl=f"//uland.taobao.com/coupon/edetail?e={item_id}",
-            priceAfterCoupon=str(max(final - coupon, Decimal("0.1"))),
-        )
-    else:
-        result["priceAfterCoupon"] = str(final)
-    return result
-
-
-#: Fixed conversion rates of the sandbox (USD → target currency).
-USD_RATES = {
-    "USD": Decimal("1"),
-    "EUR": Decimal("0.92"),
-    "GBP": Decimal("0.79"),
-    "CAD": Decimal("1.36"),
-    "AUD": Decimal("1.52"),
-    "JPY": Decimal("151"),
-    "KRW": Decimal("1370"),
-    "BRL": Decimal("5.1"),
-    "RUB": Decimal("92"),
-    "MXN": Decimal("17"),
-    "INR": Decimal("83"),
-    "TRY": Decimal("32"),
-    "UAH": Decimal("39"),
-    "IDR": Decimal("15800"),
-    "SEK": Decimal("10.6"),
-}
-
-
-def aliexpress_product_ids(seed: int) -> list[str]:
-    """Ids of the AliExpress products the sandbox knows."""
-    rng = _rng(seed, "aliexpress")
-    return sorted(
-        {
-            str(rng.randrange(1_005_000_000_000_000, 1_005_009_999_999_999))
-            for _ in range(ALIEXPRESS_PRODUCTS)
-        }
-    )
-
-
-def aliexpress_product(seed: int, product_id: str, currency: str = "USD") -> dict[str, Any]:
-    """One product in ``productdetail.get``'s documented fields (prices as strings)."""
-    rng = _rng(seed, "aliexpress", product_id)
-    words = rng.sample(_WORDS, rng.randint(3, 6))
-    original = Decimal(str(round(10 ** rng.uniform(0, 2.5), 2))).quantize(Decimal("0.01"))
-    discount = rng.choice([0, 10, 25, 50])
-    sale = (original * (100 - discount) / 100).quantize(Decimal("0.01"))
-    rate = USD_RATES.get(currency, Decimal("1"))
-    image = f"https://ae01.alicdn.com/kf/S{rng.getrandbits(64):016x}.jpg"
-    shop = rng.randrange(100_000, 9_999_999)
-    return {
-        "app_sale_price": str(sale),
-        "app_sale_price_currency": "USD",
-        "commission_rate": f"{rng.choice([3, 3.5, 5, 7, 9])}%",
-        "discount": f"{discount}%",
-        "evaluate_rate": f"{rng.uniform(80, 100):.2f}%",
-        "first_level_category_id": 200000345,
-        "first_level_category_name": "Women's Clothing",
-        "lastest_volume": int(rng.expovariate(1 / 300)),
-        "hot_product_commission_rate": "0%",
-        "original_price": str(original),
-        "original_price_currency": "USD",
-        "platform_product_type": rng.choice(["ALL", "PLAZA", "TMALL"]),
-        "product_detail_url": f"https://www.aliexpress.com/item/{product_id}.html",
-        "product_id": int(product_id),
-        "product_main_image_url": image,
-        "product_small_image_urls": {"string": [image]},
-        "product_title": " ".join(en for _, en in words),
-        "promotion_link": f"https://s.click.aliexpress.com/e/_{product_id[-8:]}",
-        "sale_price": str(sale),
-        "sale_price_currency": "USD",
-        "second_level_category_id": 200000347,
-        "second_level_category_name": "Dresses",
-        "shop_id": shop,
-        "shop_url": f"https://www.aliexpress.com/store/{shop}",
-        "target_app_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
-        "target_app_sale_price_currency": currency,
-        "target_original_price": str((original * rate).quantize(Decimal("0.01"))),
-        "target_original_price_currency": currency,
-        "target_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
-        "target_sale_price_currency": currency,
-        "relevant_market_commission_rate": "10%",
-    }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from harvester.sandbox.server import SandboxResponse
+from harvester.sandbox.messages import SandboxResponse
 
 if TYPE_CHECKING:
-    from harvester.sandbox.server import SandboxApp, SandboxRequest
+    from harvester.sandbox.messages import SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 
 def stores(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:

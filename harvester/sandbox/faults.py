@@ -25,8 +25,11 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harvester.sandbox.messages import SandboxResponse
+
 if TYPE_CHECKING:
-    from harvester.sandbox.server import Handler, SandboxApp, SandboxRequest, SandboxResponse
+    from harvester.sandbox.messages import Handler, SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 FAULT_NAMES = ("http500", "http503", "http429", "error", "malformed", "slow", "drop")
 
@@ -39,8 +42,6 @@ class Fault:
     def response(
         self, app: SandboxApp, request: SandboxRequest, handler: Handler
     ) -> SandboxResponse:
-        from harvester.sandbox.server import SandboxResponse
-
         if self.name in ("http500", "http503"):
             status = int(self.name[4:])
             return SandboxResponse(status, {"error": "injected fault", "status": status})

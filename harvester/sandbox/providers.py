@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-from harvester.sandbox import apis
+from harvester.sandbox import apis, credentials
 
 
 def _discover() -> list[ModuleType]:
@@ -18,3 +18,19 @@ def _discover() -> list[ModuleType]:
 
 
 PROVIDER_MODULES: list[ModuleType] = _discover()
+
+
+def credential_defaults() -> dict[str, str]:
+    """Default value of every credential variable of every provider."""
+    merged: dict[str, str] = {}
+    for module in PROVIDER_MODULES:
+        merged.update(module.CREDENTIAL_DEFAULTS)
+    return merged
+
+
+def client_environment(base_url: str) -> dict[str, str]:
+    """Environment variables that point every spider at a sandbox at *base_url*."""
+    defaults = credential_defaults()
+    env = {name: credentials.get(name, defaults) for name in defaults}
+    env.update({module.BASE_URL_VARIABLE: base_url for module in PROVIDER_MODULES})
+    return env

@@ -17,6 +17,7 @@ from harvester import signals
 from harvester.apis import aliyun
 from harvester.apis.base import ApiError, ErrorClass, Unsigned
 from harvester.sandbox import credentials
+from harvester.sandbox.apis import aliyun as sandbox_aliyun
 from harvester.sandbox.server import SandboxConfig, SandboxRequest, build_app
 from harvester.spiders.arguments import ArgumentError
 from harvester.spiders.taobao_items import TaobaoItemsSpider
@@ -316,8 +317,11 @@ def sandbox_call(
 ):
     config = {
         **CONFIG,
-        "ALIYUN_ACCESS_KEY_ID": credentials.get("ALIYUN_ACCESS_KEY_ID"),
-        "ALIYUN_ACCESS_KEY_SECRET": secret or credentials.get("ALIYUN_ACCESS_KEY_SECRET"),
+        "ALIYUN_ACCESS_KEY_ID": credentials.get(
+            "ALIYUN_ACCESS_KEY_ID", sandbox_aliyun.CREDENTIAL_DEFAULTS
+        ),
+        "ALIYUN_ACCESS_KEY_SECRET": secret
+        or credentials.get("ALIYUN_ACCESS_KEY_SECRET", sandbox_aliyun.CREDENTIAL_DEFAULTS),
     }
     body = urlencode(form).encode()
     signed = aliyun.sign(
@@ -388,10 +392,16 @@ def test_sandbox_rejects_like_the_gateway(app):
         assert set(response.body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
     for changed in ({"Action": "GetProductInfo"}, {"Version": "2020-01-01"}):
         params = (
-            aliyun.common_params(credentials.get("ALIYUN_ACCESS_KEY_ID"), time.time()) | changed
+            aliyun.common_params(
+                credentials.get("ALIYUN_ACCESS_KEY_ID", sandbox_aliyun.CREDENTIAL_DEFAULTS),
+                time.time(),
+            )
+            | changed
         )
         params["Signature"] = aliyun.signature(
-            "POST", params | ok, credentials.get("ALIYUN_ACCESS_KEY_SECRET")
+            "POST",
+            params | ok,
+            credentials.get("ALIYUN_ACCESS_KEY_SECRET", sandbox_aliyun.CREDENTIAL_DEFAULTS),
         )
         response = app.handle(SandboxRequest("POST", "/", params, {}, urlencode(ok).encode()))
         assert (response.status, answer(response)) == (

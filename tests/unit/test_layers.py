@@ -87,3 +87,49 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
         "harvester/spiders/probe.py imports harvester.middlewares.errors",
         "harvester/spiders/probe.py imports harvester.pipelines.storage",
     ]
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """Harvester modules *path* imports when it runs: type-only imports left out, deferred
+    (function-level) ones included — a deferred import hides a cycle, it does not break it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for stmt in block.body
+        for node in ast.walk(stmt)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_sandbox_has_no_import_cycle():
+    modules = {module_name(p): p for p in (PACKAGE / "sandbox").rglob("*.py")}
+    graph = {
+        name: {other for other in runtime_imports(path) if other in modules and other != name}
+        for name, path in modules.items()
+    }
+    # a package's __init__ importing its own submodules is not a cycle of interest
+    for name in graph:
+        graph[name] = {other for other in graph[name] if not name.startswith(f"{other}.")}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name in done:
+            return
+        for other in sorted(graph[name]):
+            visit(other, (*path, name))
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())

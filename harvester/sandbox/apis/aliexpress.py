@@ -13,15 +13,17 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from harvester.apis import aliexpress as api
 from harvester.sandbox import credentials
-from harvester.sandbox.catalog import aliexpress_product, aliexpress_product_ids
-from harvester.sandbox.server import SandboxResponse
+from harvester.sandbox.catalog import WORDS, seeded_rng
+from harvester.sandbox.messages import SandboxResponse
 
 if TYPE_CHECKING:
-    from harvester.sandbox.server import SandboxApp, SandboxRequest
+    from harvester.sandbox.messages import SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 NAME = api.NAME
 BASE_URL_VARIABLE = api.BASE_URL_SETTING
@@ -76,13 +78,15 @@ def productdetail(
     app: SandboxApp, request: SandboxRequest, known_ids: frozenset[str]
 ) -> SandboxResponse:
     params = {**request.query, **(request.form() if request.body else {})}
-    if params.get("app_key") != credentials.get("ALIEXPRESS_APP_KEY"):
+    if params.get("app_key") != credentials.get("ALIEXPRESS_APP_KEY", CREDENTIAL_DEFAULTS):
         return error("29", None)
     if not _timestamp_ok(params.get("timestamp", "")):
         return error("31", None)
     method = params.get("sign_method", "md5")
     try:
-        expected = api.sign_params(params, credentials.get("ALIEXPRESS_APP_SECRET"), method)
+        expected = api.sign_params(
+            params, credentials.get("ALIEXPRESS_APP_SECRET", CREDENTIAL_DEFAULTS), method
+        )
     except ValueError:
         return error("25", None)
     if params.get("sign", "").upper() != expected:
@@ -126,3 +130,81 @@ def register(app: SandboxApp) -> None:
     app.error_builders[NAME] = error
     app.throttle_builders[NAME] = lambda request: error("7", None, request)
     app.credential_of[NAME] = lambda request: request.query.get("app_key", "")
+
+
+# --------------------------------------------------------------------------- the products
+
+ALIEXPRESS_PRODUCTS = 500
+USD_RATES = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "CAD": Decimal("1.36"),
+    "AUD": Decimal("1.52"),
+    "JPY": Decimal("151"),
+    "KRW": Decimal("1370"),
+    "BRL": Decimal("5.1"),
+    "RUB": Decimal("92"),
+    "MXN": Decimal("17"),
+    "INR": Decimal("83"),
+    "TRY": Decimal("32"),
+    "UAH": Decimal("39"),
+    "IDR": Decimal("15800"),
+    "SEK": Decimal("10.6"),
+}
+
+
+def aliexpress_product_ids(seed: int) -> list[str]:
+    """Ids of the AliExpress products the sandbox knows."""
+    rng = seeded_rng(seed, "aliexpress")
+    return sorted(
+        {
+            str(rng.randrange(1_005_000_000_000_000, 1_005_009_999_999_999))
+            for _ in range(ALIEXPRESS_PRODUCTS)
+        }
+    )
+
+
+def aliexpress_product(seed: int, product_id: str, currency: str = "USD") -> dict[str, Any]:
+    """One product in ``productdetail.get``'s documented fields (prices as strings)."""
+    rng = seeded_rng(seed, "aliexpress", product_id)
+    words = rng.sample(WORDS, rng.randint(3, 6))
+    original = Decimal(str(round(10 ** rng.uniform(0, 2.5), 2))).quantize(Decimal("0.01"))
+    discount = rng.choice([0, 10, 25, 50])
+    sale = (original * (100 - discount) / 100).quantize(Decimal("0.01"))
+    rate = USD_RATES.get(currency, Decimal("1"))
+    image = f"https://ae01.alicdn.com/kf/S{rng.getrandbits(64):016x}.jpg"
+    shop = rng.randrange(100_000, 9_999_999)
+    return {
+        "app_sale_price": str(sale),
+        "app_sale_price_currency": "USD",
+        "commission_rate": f"{rng.choice([3, 3.5, 5, 7, 9])}%",
+        "discount": f"{discount}%",
+        "evaluate_rate": f"{rng.uniform(80, 100):.2f}%",
+        "first_level_category_id": 200000345,
+        "first_level_category_name": "Women's Clothing",
+        "lastest_volume": int(rng.expovariate(1 / 300)),
+        "hot_product_commission_rate": "0%",
+        "original_price": str(original),
+        "original_price_currency": "USD",
+        "platform_product_type": rng.choice(["ALL", "PLAZA", "TMALL"]),
+        "product_detail_url": f"https://www.aliexpress.com/item/{product_id}.html",
+        "product_id": int(product_id),
+        "product_main_image_url": image,
+        "product_small_image_urls": {"string": [image]},
+        "product_title": " ".join(en for _, en in words),
+        "promotion_link": f"https://s.click.aliexpress.com/e/_{product_id[-8:]}",
+        "sale_price": str(sale),
+        "sale_price_currency": "USD",
+        "second_level_category_id": 200000347,
+        "second_level_category_name": "Dresses",
+        "shop_id": shop,
+        "shop_url": f"https://www.aliexpress.com/store/{shop}",
+        "target_app_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
+        "target_app_sale_price_currency": currency,
+        "target_original_price": str((original * rate).quantize(Decimal("0.01"))),
+        "target_original_price_currency": currency,
+        "target_sale_price": str((sale * rate).quantize(Decimal("0.01"))),
+        "target_sale_price_currency": currency,
+        "relevant_market_commission_rate": "10%",
+    }

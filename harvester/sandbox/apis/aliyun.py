@@ -19,20 +19,23 @@ lists their ids); about half carry a dynamic ``itemId`` that differs from
 from __future__ import annotations
 
 import hmac
+import string
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from harvester.apis import aliyun as api
 from harvester.sandbox import credentials
-from harvester.sandbox.catalog import _rng, taobao_item, taobao_item_ids
-from harvester.sandbox.server import SandboxResponse
+from harvester.sandbox.catalog import WORDS, seeded_rng
+from harvester.sandbox.messages import SandboxResponse
 
 if TYPE_CHECKING:
-    from harvester.sandbox.server import SandboxApp, SandboxRequest
+    from harvester.sandbox.messages import SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 NAME = api.NAME
 BASE_URL_VARIABLE = api.BASE_URL_SETTING
@@ -114,7 +117,7 @@ class TaobaoItems:
         if item_id not in self.ids:
             return None
         return {
-            "rankScore": round(_rng(self.seed, "rank", item_id).random(), 4),
+            "rankScore": round(seeded_rng(self.seed, "rank", item_id).random(), 4),
             "result": taobao_item(self.seed, item_id),
         }
 
@@ -129,7 +132,7 @@ def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> Sandbo
     given = params.get("Signature")
     if not given or not params.get("SignatureNonce") or not params.get("Timestamp"):
         return error("IncompleteSignature", None)
-    if params.get("AccessKeyId") != credentials.get("ALIYUN_ACCESS_KEY_ID"):
+    if params.get("AccessKeyId") != credentials.get("ALIYUN_ACCESS_KEY_ID", CREDENTIAL_DEFAULTS):
         return error("InvalidAccessKeyId.NotFound", None)
     try:
         stamp = (
@@ -141,7 +144,9 @@ def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> Sandbo
         return error("InvalidTimeStamp.Format", None)
     if abs(stamp - time.time()) > api.TIMESTAMP_TOLERANCE_S:
         return error("InvalidTimeStamp.Expired", None)
-    expected = api.signature(method, params, credentials.get("ALIYUN_ACCESS_KEY_SECRET"))
+    expected = api.signature(
+        method, params, credentials.get("ALIYUN_ACCESS_KEY_SECRET", CREDENTIAL_DEFAULTS)
+    )
     if not hmac.compare_digest(expected, given):
         return error("SignatureDoesNotMatch", None)
     # After the signature, so that a forged call cannot burn a nonce.
@@ -190,3 +195,84 @@ def register(app: SandboxApp) -> None:
     app.error_builders[NAME] = error
     app.throttle_builders[NAME] = lambda request: error("Throttling.User", None, request)
     app.credential_of[NAME] = lambda request: params_of(request).get("AccessKeyId", "")
+
+
+# --------------------------------------------------------------------------- the items
+
+TAOBAO_ITEMS = 500
+_TAOBAO_CATEGORIES = [
+    ("USB风扇", "3C数码配件"),
+    ("手机壳", "3C数码配件"),
+    ("发饰", "饰品/流行首饰/时尚饰品新"),
+    ("保温杯", "厨房/烹饪用具"),
+]
+
+
+def taobao_item_ids(seed: int) -> list[str]:
+    """Ids of the Taobao items the sandbox knows (any other id is unknown)."""
+    rng = seeded_rng(seed, "taobao")
+    return sorted(
+        {str(rng.randrange(520_000_000_000, 800_000_000_000)) for _ in range(TAOBAO_ITEMS)}
+    )
+
+
+def taobao_item(seed: int, item_id: str) -> dict[str, Any]:
+    """One Taobao affiliate item in ``GetProductInfoByIds``'s camelCase result shape."""
+    rng = seeded_rng(seed, "taobao", item_id)
+    words = rng.sample(WORDS, rng.randint(3, 6))
+    reserve = Decimal(str(round(10 ** rng.uniform(0.5, 3.2), 1)))
+    final = (reserve * Decimal(str(rng.choice([1, 0.9, 0.8, 0.5])))).quantize(Decimal("0.1"))
+    coupon = rng.choice([0, 0, 2, 5, 10])
+    seller = str(rng.randrange(10_000_000, 3_000_000_000_000))
+    tmall = rng.random() < 0.4
+    shop = f"{words[0][0]}{'旗舰店' if tmall else '小店'}"
+    dynamic = rng.random() < 0.5
+    result: dict[str, Any] = {
+        "itemId": ("Oqz93k" + "".join(rng.choice(string.ascii_letters) for _ in range(30)))
+        if dynamic
+        else item_id,
+        "inputItemId": item_id,
+        "title": "".join(cn for cn, _ in words),
+        "shortTitle": "".join(cn for cn, _ in words[:2]),
+        "subTitle": "".join(cn for cn, _ in words[1:3]),
+        "picUrl": (
+            f"//img.alicdn.com/i{rng.randint(1, 4)}/{item_id}/O1CN01{rng.randrange(10**9)}.jpg"
+        ),
+        "reservePrice": str(reserve),
+        "zkFinalPrice": str(final),
+        "userType": 1 if tmall else 0,
+        "provcity": rng.choice(["广东 深圳", "浙江 杭州", "浙江 义乌", "江苏 苏州"]),
+        "nick": shop,
+        "sellerId": seller,
+        "shopTitle": shop,
+        # (leaf, top level) pairs, as in the docs' example ("USB风扇" under "3C数码配件").
+        **dict(
+            zip(
+                ("categoryName", "levelOneCategoryName"),
+                rng.choice(_TAOBAO_CATEGORIES),
+                strict=True,
+            )
+        ),
+        "volume": int(rng.expovariate(1 / 500)),
+        "commissionRate": str(rng.choice([90, 150, 180, 300, 1550])),
+        "url": f"//s.click.taobao.com/t?e={item_id}",
+        "maxCommission": {"maxCommissionRate": f"{rng.choice([0.9, 1.5, 20.4]):.2f}"},
+    }
+    if coupon:
+        result.update(
+            couponAmount=coupon,
+            couponInfo=f"满{coupon * 5}.0元减{coupon}.0元",
+            couponStartFee=f"{coupon * 5}.000000",
+            couponStartTime="2026-11-01",
+            couponEndTime="2026-12-31",
+            couponTotalCount="100000",
+            couponRemainCount=rng.randrange(100000),
+            couponShareUrl=f"//uland.taobao.com/coupon/edetail?e={item_id}",
+            priceAfterCoupon=str(max(final - coupon, Decimal("0.1"))),
+        )
+    else:
+        result["priceAfterCoupon"] = str(final)
+    return result
+
+
+#: Fixed conversion rates of the sandbox (USD → target currency).

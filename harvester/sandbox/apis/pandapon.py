@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from harvester.apis import pandapon as api
 from harvester.sandbox import credentials
-from harvester.sandbox.server import SandboxResponse
+from harvester.sandbox.messages import SandboxResponse
 
 if TYPE_CHECKING:
     from harvester.sandbox.catalog import Offer
-    from harvester.sandbox.server import SandboxApp, SandboxRequest
+    from harvester.sandbox.messages import SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 NAME = api.NAME
 BASE_URL_VARIABLE = api.BASE_URL_SETTING
@@ -66,7 +67,7 @@ def check_auth(request: SandboxRequest) -> SandboxResponse | None:
     given = headers.get("signature", "")
     if not access_key or not timestamp or not given:
         return error("401", "missing access-key, timestamp or signature header")
-    if access_key != credentials.get("PANDAPON_ACCESS_KEY"):
+    if access_key != credentials.get("PANDAPON_ACCESS_KEY", CREDENTIAL_DEFAULTS):
         return error("401", "invalid access-key")
     try:
         stamp = int(timestamp)
@@ -74,7 +75,9 @@ def check_auth(request: SandboxRequest) -> SandboxResponse | None:
         return error("402", "timestamp must be epoch milliseconds")
     if abs(stamp / 1000 - time.time()) > api.TIMESTAMP_TOLERANCE_S:
         return error("402", "timestamp expired: more than 600 s from server time")
-    expected = api.signature(access_key, timestamp, nonce, credentials.get("PANDAPON_SECRET_KEY"))
+    expected = api.signature(
+        access_key, timestamp, nonce, credentials.get("PANDAPON_SECRET_KEY", CREDENTIAL_DEFAULTS)
+    )
     if given.upper() != expected:
         return error("401", "signature verification failed")
     return None

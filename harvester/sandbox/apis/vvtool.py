@@ -41,12 +41,13 @@ from urllib.parse import quote
 
 from harvester.apis import vvtool as api
 from harvester.sandbox import credentials
-from harvester.sandbox.catalog import _rng
-from harvester.sandbox.server import SandboxResponse
+from harvester.sandbox.catalog import seeded_rng
+from harvester.sandbox.messages import SandboxResponse
 
 if TYPE_CHECKING:
     from harvester.sandbox.catalog import Offer
-    from harvester.sandbox.server import SandboxApp, SandboxRequest
+    from harvester.sandbox.messages import SandboxRequest
+    from harvester.sandbox.server import SandboxApp
 
 NAME = api.NAME
 BASE_URL_VARIABLE = api.BASE_URL_SETTING
@@ -104,7 +105,7 @@ def _stamp(rng: Any, year: int) -> str:
 
 def product_info(seed: int, offer: Offer, login_id: str) -> dict[str, Any]:
     """``data.product_info`` of *offer*, deterministic for (seed, offer id, current price)."""
-    rng = _rng(seed, "vvtool", offer.offer_id)
+    rng = seeded_rng(seed, "vvtool", offer.offer_id)
     price = offer.price
     cent = Decimal("0.01")
     minimum = rng.choice([1, 2, 3])
@@ -196,7 +197,10 @@ def product_info(seed: int, offer: Offer, login_id: str) -> dict[str, Any]:
 
 
 def get_commodity(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
-    if request.headers.get("authorization", "") != f"Bearer {credentials.get('VVTOOL_TOKEN')}":
+    if (
+        request.headers.get("authorization", "")
+        != f"Bearer {credentials.get('VVTOOL_TOKEN', CREDENTIAL_DEFAULTS)}"
+    ):
         return envelope(401, "授权失败: access_token 无效", status=401)
     app.count(f"{NAME}/billed")
     try:
