@@ -147,3 +147,16 @@ def test_without_storage_dead_letters_go_to_a_file(sandbox_factory, run_crawl, t
     assert "InvalidParameter" in letter["reason"] and "Signature=%2A%2A%2A" in letter["url"]
     secret = sandbox.client_environment()["ALIYUN_ACCESS_KEY_SECRET"]
     assert secret not in letters.read_text()
+
+
+def test_callbacks_work_without_the_error_middleware(sandbox, run_crawl, db_url):
+    seller = sandbox.store(7)
+    result = run_crawl(
+        "store",
+        sandbox,
+        args={"seller_open_id": seller},
+        settings={"HARVESTER_API_ERRORS_ENABLED": False},
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert "harvester/api/pandapon/ok" not in result.stats  # the middleware was off
+    assert rows(db_url, "select count(*) from products") == [(7,)]

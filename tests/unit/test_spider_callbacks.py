@@ -141,10 +141,10 @@ def test_record_dropped_by_a_pipeline_makes_the_walk_incomplete():
     ("body", "reason"),
     [
         (b'{"code": 200, "data": [truncated', "not JSON"),
-        (selleroffer(totalPage=10**7), "totalPage 10000000 beyond"),
-        (selleroffer(totalRecords=10**12), "totalRecords 1000000000000 beyond"),
-        (selleroffer(data="offers"), "data.data is not a list"),
-        ({"code": 200, "data": []}, "data is not an object"),
+        (selleroffer(totalPage=10**7), "totalPage"),
+        (selleroffer(totalRecords=10**12), "totalRecords"),
+        (selleroffer(data="offers"), "data.data"),
+        ({"code": 200, "data": []}, "not an object"),
     ],
 )
 def test_unreadable_store_page_is_a_dead_letter_not_a_crash_nor_a_runaway(body, reason):
