@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 
 from harvester.apis import get_provider
 from harvester.apis.base import META_API, META_DATA, META_RECEIVED_AT, ApiError, ErrorClass
+from harvester.apis.fields import retry_after_seconds
 from harvester.items import utcnow
 
 if TYPE_CHECKING:
@@ -36,20 +35,6 @@ if TYPE_CHECKING:
 THROTTLE_RETRIES = "harvester_throttle_retries"
 #: Error classes worth another try.
 RETRIED = (ErrorClass.RETRYABLE, ErrorClass.RATE_LIMITED)
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for: delta-seconds or an HTTP-date (RFC 9110)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def response_headers(response: Response) -> dict[str, str]:

@@ -1,15 +1,18 @@
 """Provider modules, one per API, found automatically by their ``NAME``.
 
+The contract is :class:`harvester.apis.base.Provider`; in short,
+
 A provider module (``harvester/apis/<provider>.py``) defines at least:
 
-- ``NAME`` (registry key, also ``request.meta["harvester_api"]``), ``SOURCE`` (marketplace);
+- ``NAME`` (registry key, also ``request.meta[META_API]``), ``SOURCE`` (marketplace);
 - ``DEFAULT_BASE_URL``, ``BASE_URL_SETTING``, ``CREDENTIAL_SETTINGS``, ``SECRET_SETTINGS``,
   ``DEFAULT_QPS``, optional ``OPTION_SETTINGS`` (setting → default) read by the signer;
 - ``sign(request: Unsigned, config: dict[str, str], now: float) -> Signed`` where
   *config* holds the ``CREDENTIAL_SETTINGS`` and ``OPTION_SETTINGS`` values;
 - ``check_response(status, headers, body) -> Any`` returning the envelope's data or
-  raising a classified :class:`~harvester.apis.base.ApiError`;
-- ``to_product(record, context) -> dict`` mapping one raw record to product fields;
+  raising a classified :class:`~harvester.apis.base.ApiError` (never another exception);
+- ``to_product(record, context) -> dict`` mapping one raw record to product fields,
+  coerced by :mod:`harvester.apis.fields` (a bad value: ``FieldError`` naming its path);
 - ``AUTH_PARAMS``: query parameters and headers that must not be fingerprinted.
 """
 
@@ -25,7 +28,7 @@ from types import ModuleType
 def _registry() -> dict[str, ModuleType]:
     registry: dict[str, ModuleType] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name == "base" or info.name.startswith("_"):
+        if info.name in ("base", "fields") or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "sign"):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
+from harvester.apis import fields
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, load_json, text_of
 
 NAME = "aliexpress"
 SOURCE = "aliexpress"
@@ -148,7 +148,9 @@ BAN_MARGIN = 1.0
 
 def ban_seconds(sub_msg: str | None) -> float | None:
     match = _BAN.search(sub_msg or "")
-    return float(match.group(1)) + BAN_MARGIN if match else None
+    if not match:
+        return None
+    return min(float(match.group(1)[:9]), fields.MAX_RETRY_AFTER) + BAN_MARGIN
 
 
 def classify(code: str, sub_code: str | None) -> ErrorClass:
@@ -172,123 +174,190 @@ def classify(code: str, sub_code: str | None) -> ErrorClass:
     return ErrorClass.PERMANENT  # 40/41, isv.*, and anything undocumented
 
 
-def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
+def _resp_code(value: Any) -> int | None:
+    """``resp_code`` as an integer (``200``, ``"200"``, ``"200.0"``); ``None`` if not one."""
     try:
-        envelope = json.loads(body)
-    except ValueError:
-        kind = ErrorClass.RETRYABLE if status >= 500 else ErrorClass.PERMANENT
-        raise ApiError(NAME, kind, f"HTTP {status}", "response is not JSON") from None
+        return fields.integer(value, "resp_code")
+    except fields.FieldError:
+        pass
+    try:
+        number = fields.decimal(value, "resp_code")
+    except fields.FieldError:
+        return None
+    return int(number) if number is not None and number == number.to_integral_value() else None
+
+
+def _shape(message: str) -> ApiError:
+    return ApiError(NAME, ErrorClass.PERMANENT, "shape", message)
+
+
+def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
+    """The ``result`` of a successful answer, or a classified :class:`ApiError` (nothing
+    else: a body that is not JSON is retryable, an unexpected shape permanent)."""
+    envelope = load_json(NAME, status, body, fields.retry_after_seconds(headers.get("retry-after")))
     if not isinstance(envelope, dict):
-        raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
+        kind = ErrorClass.RETRYABLE if status >= 500 else ErrorClass.PERMANENT
+        raise ApiError(NAME, kind, f"HTTP {status}", "envelope is not an object")
     if "error_response" in envelope:
-        err = envelope["error_response"] or {}
-        code, sub_code = str(err.get("code")), err.get("sub_code")
-        message = " / ".join(str(x) for x in (err.get("msg"), sub_code, err.get("sub_msg")) if x)
-        raise ApiError(
-            NAME, classify(code, sub_code), code, message, ban_seconds(err.get("sub_msg"))
-        )
+        err = envelope["error_response"]
+        if not isinstance(err, dict):
+            raise _shape("error_response: not an object")
+        code, sub_code = text_of(err.get("code"), 64), text_of(err.get("sub_code"), 128)
+        sub_msg = text_of(err.get("sub_msg"))
+        message = " / ".join(x for x in (text_of(err.get("msg")), sub_code, sub_msg) if x)
+        raise ApiError(NAME, classify(code, sub_code), code, message, ban_seconds(sub_msg))
     # the new gateway's shape
-    if "code" in envelope and str(envelope.get("code")) != "0" and "type" in envelope:
-        code = str(envelope["code"])
-        raise ApiError(NAME, classify(code, None), code, str(envelope.get("message") or ""))
+    if "code" in envelope and text_of(envelope.get("code"), 64) != "0" and "type" in envelope:
+        code = text_of(envelope["code"], 64)
+        raise ApiError(NAME, classify(code, None), code, text_of(envelope.get("message")))
     if status >= 500 or status == 429:
         raise ApiError(
             NAME,
             ErrorClass.RETRYABLE if status >= 500 else ErrorClass.RATE_LIMITED,
             f"HTTP {status}",
             "",
+            fields.retry_after_seconds(headers.get("retry-after")),
         )
-    result = (envelope.get("aliexpress_affiliate_productdetail_get_response") or {}).get(
-        "resp_result"
-    )
+    response = envelope.get("aliexpress_affiliate_productdetail_get_response")
+    result = response.get("resp_result") if isinstance(response, dict) else None
     if not isinstance(result, dict):
-        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "no resp_result in the answer")
-    resp_code = int(result.get("resp_code") or 0)
+        raise _shape("no resp_result in the answer")
+    raw_code = result.get("resp_code")
+    resp_code = 0 if fields.absent(raw_code) else _resp_code(raw_code)
     if resp_code != 200:
         kind = {401: ErrorClass.AUTH, 404: ErrorClass.RETRYABLE}.get(
-            resp_code, ErrorClass.PERMANENT
+            resp_code or 0, ErrorClass.PERMANENT
         )
-        raise ApiError(NAME, kind, str(resp_code), str(result.get("resp_msg") or ""))
-    return result.get("result") or {}
+        code = str(resp_code) if resp_code is not None else text_of(raw_code, 64)
+        raise ApiError(NAME, kind, code, text_of(result.get("resp_msg")))
+    data = result.get("result")
+    if fields.absent(data):
+        return {}
+    if not isinstance(data, dict):
+        raise _shape("resp_result.result: not an object")
+    return data
 
 
-def products(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """``products.product`` or ``products`` directly (both occur in JSON)."""
-    listed = result.get("products") or []
+def products(result: Any) -> list[Any]:
+    """``products.product`` or ``products`` directly (both occur in JSON), the entries
+    exactly as received: the caller judges each one (an entry that is not an object with
+    a ``product_id`` is a record dead letter). :class:`ApiError` when the list is not one."""
+    if not isinstance(result, dict):
+        raise _shape("result: not an object")
+    listed = result.get("products")
     if isinstance(listed, dict):
-        listed = listed.get("product") or []
+        listed = listed.get("product")
+        if isinstance(listed, dict):  # XML-shaped JSON with a single product
+            listed = [listed]
+    if fields.absent(listed):
+        return []
+    if not isinstance(listed, list):
+        raise _shape("result.products: not a list")
     return list(listed)
 
 
 # --------------------------------------------------------------------------- normalization
 
 
-def _decimal(record: dict[str, Any], key: str) -> Decimal | None:
-    value = record.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value).strip().rstrip("%"))
-    except InvalidOperation:
-        raise ValueError(f"{key}: not a number: {value!r}") from None
+def _decimal(record: dict[str, Any], key: str, percent: bool = False) -> Decimal | None:
+    if percent:
+        return fields.percentage(record.get(key), key)
+    return fields.decimal(record.get(key), key)
 
 
-def _price(record: dict[str, Any], name: str) -> tuple[Decimal | None, str | None]:
-    """The target-currency price when present, else the original one, with its currency."""
+def _currency(record: dict[str, Any], key: str) -> str | None:
+    value = fields.text(record.get(f"{key}_currency"), f"{key}_currency", max_length=16)
+    return value.strip().upper() or None if value else None
+
+
+def _prices(record: dict[str, Any], name: str) -> list[tuple[str, Decimal, str | None]]:
+    """``(key, value, currency)`` of ``target_<name>`` then ``<name>``, those present."""
+    found = []
     for key in (f"target_{name}", name):
         value = _decimal(record, key)
         if value is not None:
-            return value, record.get(f"{key}_currency")
-    return None, None
+            found.append((key, value, _currency(record, key)))
+    return found
 
 
-def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    if record.get("product_id") in (None, ""):
-        raise ValueError("product_id: missing")
-    price, currency = _price(record, "sale_price")
-    original, original_currency = _price(record, "original_price")
-    if original is not None and currency and original_currency != currency:
-        raise ValueError(
-            f"original_price: currency {original_currency} differs from sale price's {currency}"
-        )
-    smalls = record.get("product_small_image_urls") or []
+def _list_price(
+    record: dict[str, Any], currency: str | None
+) -> tuple[Decimal | None, dict[str, Any] | None]:
+    """The list price in the sale price's *currency*, and a note when one was given only
+    in another currency (an answer asked in EUR may carry the list price in USD alone):
+    the product keeps its sale price; the list price is left out, noted in ``extra``."""
+    offered = _prices(record, "original_price")
+    for _key, value, its_currency in offered:
+        if currency is None or its_currency in (None, currency):
+            return value, None
+    key, value, its_currency = offered[0] if offered else (None, None, None)
+    if key is None:
+        return None, None
+    return None, {
+        "key": key,
+        "value": str(value),
+        "currency": its_currency,
+        "reason": f"currency {its_currency} differs from the sale price's {currency}",
+    }
+
+
+def to_product(record: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """Map one product of an answer to product-schema fields;
+    :class:`~harvester.apis.fields.FieldError` names the field path that is wrong."""
+    record = fields.mapping(record, "product")
+    product_id = fields.identifier(record.get("product_id"), "product_id")
+    sale = _prices(record, "sale_price")
+    price, currency = (sale[0][1], sale[0][2]) if sale else (None, None)
+    original, dropped = _list_price(record, currency)
+    smalls = record.get("product_small_image_urls")
     if isinstance(smalls, dict):  # XML-shaped JSON: {"string": [...]}
-        smalls = smalls.get("string") or []
-    images = [url for url in map(https_url, [record.get("product_main_image_url"), *smalls]) if url]
-    categories = [
-        (record.get(f"{lvl}_level_category_id"), record.get(f"{lvl}_level_category_name"))
+        smalls = smalls.get("string")
+    smalls = fields.sequence(smalls, "product_small_image_urls")
+    candidates = [("product_main_image_url", record.get("product_main_image_url"))] + [
+        (f"product_small_image_urls[{i}]", url) for i, url in enumerate(smalls)
+    ]
+    images = [url for path, raw in candidates if (url := fields.https_url(raw, path))]
+    category_ids = [
+        fields.integer(record.get(f"{lvl}_level_category_id"), f"{lvl}_level_category_id")
         for lvl in ("first", "second")
     ]
+    category_names = [
+        fields.text(record.get(f"{lvl}_level_category_name"), f"{lvl}_level_category_name")
+        for lvl in ("first", "second")
+    ]
+    extra = {
+        "sale_price": record.get("sale_price"),
+        "sale_price_currency": record.get("sale_price_currency"),
+        "app_sale_price": record.get("target_app_sale_price") or record.get("app_sale_price"),
+        "app_sale_price_currency": record.get("target_app_sale_price_currency")
+        or record.get("app_sale_price_currency"),
+        "discount": record.get("discount"),
+        "hot_product_commission_rate": record.get("hot_product_commission_rate"),
+        "relevant_market_commission_rate": record.get("relevant_market_commission_rate"),
+        "platform_product_type": record.get("platform_product_type"),
+        "promotion_link": record.get("promotion_link"),
+        "video_url": record.get("product_video_url"),
+        "promo_code_info": record.get("promo_code_info"),
+    }
+    if dropped is not None:
+        extra["original_price_dropped"] = dropped
     return {
         "source": SOURCE,
-        "product_id": str(record["product_id"]),
-        "title": record.get("product_title"),
+        "product_id": product_id,
+        "title": fields.text(record.get("product_title"), "product_title"),
         "price": price,
         "price_raw": None if price is None else str(price),
         "currency": currency,
         "original_price": original,
         "image_url": images[0] if images else None,
         "images": list(dict.fromkeys(images)),
-        "shop_id": None if record.get("shop_id") is None else str(record["shop_id"]),
-        "shop_url": https_url(record.get("shop_url")),
-        "category_ids": [int(cid) for cid, _ in categories if cid not in (None, "")],
-        "category_names": [name for _, name in categories if name],
-        "volume": record.get("lastest_volume"),
-        "commission_rate": _decimal(record, "commission_rate"),
-        "rating": _decimal(record, "evaluate_rate"),
-        "url": https_url(record.get("product_detail_url")),
-        "extra": {
-            "sale_price": record.get("sale_price"),
-            "sale_price_currency": record.get("sale_price_currency"),
-            "app_sale_price": record.get("target_app_sale_price") or record.get("app_sale_price"),
-            "app_sale_price_currency": record.get("target_app_sale_price_currency")
-            or record.get("app_sale_price_currency"),
-            "discount": record.get("discount"),
-            "hot_product_commission_rate": record.get("hot_product_commission_rate"),
-            "relevant_market_commission_rate": record.get("relevant_market_commission_rate"),
-            "platform_product_type": record.get("platform_product_type"),
-            "promotion_link": record.get("promotion_link"),
-            "video_url": record.get("product_video_url"),
-            "promo_code_info": record.get("promo_code_info"),
-        },
+        "shop_id": fields.optional_id(record.get("shop_id"), "shop_id"),
+        "shop_url": fields.https_url(record.get("shop_url"), "shop_url"),
+        "category_ids": [cid for cid in category_ids if cid is not None],
+        "category_names": [name for name in category_names if name],
+        "volume": fields.count(record.get("lastest_volume"), "lastest_volume"),
+        "commission_rate": _decimal(record, "commission_rate", percent=True),
+        "rating": _decimal(record, "evaluate_rate", percent=True),
+        "url": fields.https_url(record.get("product_detail_url"), "product_detail_url"),
+        "extra": extra,
     }

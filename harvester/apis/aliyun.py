@@ -18,14 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
+from harvester.apis import fields
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, load_json, text_of
 
 NAME = "aliyun"
 #: ``products.source``: the marketplace, not the API vendor.
@@ -173,6 +173,8 @@ def batch_request_parts(item_ids: list[str], pid: str, fields: str | None = None
 
 def ci(mapping: dict[str, Any], key: str, default: Any = None) -> Any:
     """Case-insensitive key lookup (the docs' table is PascalCase, their JSON camelCase)."""
+    if not isinstance(mapping, dict):
+        return default
     if key in mapping:
         return mapping[key]
     lowered = key.lower()
@@ -209,8 +211,7 @@ def classify_code(code: str, http_status: int) -> ErrorClass:
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
-    value = headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
+    return fields.retry_after_seconds(headers.get("retry-after"))
 
 
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
@@ -218,34 +219,25 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
 
     Gateway errors are HTTP 4xx/5xx with ``{RequestId, HostId, Code, Message,
     Recommend}``; a business failure is HTTP 200 with ``Success=false`` or
-    ``Code != 0`` (permanent for those ids).
+    ``Code != 0`` (permanent for those ids); a body that is not JSON is retryable.
     """
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        code = f"HTTP {status}"
-        if status == 429:
-            raise ApiError(
-                NAME, ErrorClass.RATE_LIMITED, code, "response is not JSON", _retry_after(headers)
-            ) from None
-        error_class = (
-            ErrorClass.RETRYABLE if status >= 500 or status == 200 else ErrorClass.PERMANENT
-        )
-        raise ApiError(NAME, error_class, code, "response is not JSON") from None
+    envelope = load_json(NAME, status, body, _retry_after(headers))
     if not isinstance(envelope, dict):
-        raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
-    message = str(ci(envelope, "Message") or "")
+        kind = classify_code("", status) if status != 200 else ErrorClass.PERMANENT
+        raise ApiError(NAME, kind, f"HTTP {status}", "envelope is not an object")
+    message = text_of(ci(envelope, "Message"))
     if status != 200:
-        code = str(ci(envelope, "Code") or f"HTTP {status}")
+        code = text_of(ci(envelope, "Code"), 64) or f"HTTP {status}"
         raise ApiError(NAME, classify_code(code, status), code, message, _retry_after(headers))
     success, code = ci(envelope, "Success"), ci(envelope, "Code")
-    if success is False or str(code if code is not None else 0) != "0":
-        raise ApiError(NAME, ErrorClass.PERMANENT, str(code), message or "request failed")
+    code_text = "0" if code is None else text_of(code, 64)
+    if success is False or code_text not in ("0", "0.0"):
+        raise ApiError(NAME, ErrorClass.PERMANENT, code_text, message or "request failed")
     data = ci(envelope, "Data")
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data is not an object")
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data: not an object")
     return data
 
 
@@ -263,23 +255,37 @@ class Auction(NamedTuple):
 
 def input_item_id(result: dict[str, Any]) -> str | None:
     """The id we asked for: ``InputItemId``; ``ItemId`` only when it is not a
-    dynamic id (SDK ≥ 1.2.3 returns a dynamic ``ItemId``)."""
+    dynamic id (SDK ≥ 1.2.3 returns a dynamic ``ItemId``). ``None`` when neither is a
+    usable id (not text or a number, or longer than 64 characters)."""
     value = ci(result, "InputItemId")
-    if value in (None, ""):
+    if fields.absent(value):
         value = ci(result, "ItemId")
-        if value is None or not str(value).isdigit():
+        if not isinstance(value, (str, int)) or not str(value).isdigit():
             return None
-    return str(value)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    try:
+        return fields.identifier(value, "result.InputItemId")
+    except fields.FieldError:
+        return None
 
 
-def parse_auctions(data: dict[str, Any]) -> list[Auction]:
-    """``Data.Auctions`` as ``(input_item_id, result, rank_score)`` tuples."""
-    auctions = ci(data, "Auctions") or []
+def parse_auctions(data: Any) -> list[Auction]:
+    """``Data.Auctions`` as ``(input_item_id, result, rank_score)`` tuples, one per entry
+    in order; an entry that is not an object, or whose ``Result`` is not one, comes with
+    ``result == {}`` and ``input_item_id is None`` (normalization dead-letters it with
+    its path). :class:`ApiError` when ``Data`` or ``Data.Auctions`` has the wrong shape."""
+    if not isinstance(data, dict):
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data: not an object")
+    auctions = ci(data, "Auctions")
+    if auctions is None or auctions == "":
+        auctions = []
     if not isinstance(auctions, list):
-        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data.Auctions is not a list")
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "Data.Auctions: not a list")
     parsed = []
     for auction in auctions:
         if not isinstance(auction, dict):
+            parsed.append(Auction(None, {}, None))
             continue
         result = ci(auction, "Result")
         result = result if isinstance(result, dict) else {}
@@ -295,14 +301,20 @@ def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 def _number(mapping: dict[str, Any], key: str, path: str, kind: type[Decimal] | type[int]) -> Any:
-    """``mapping[key]`` (any case) as *kind*; ``ValueError`` names ``path.key`` if it is not one."""
+    """``mapping[key]`` (any case) as *kind*; :class:`~harvester.apis.fields.FieldError`
+    names ``path.key`` if it is not one (or beyond the schema's range)."""
     value = ci(mapping, key)
-    if value in (None, ""):
-        return None
-    try:
-        return kind(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"{path}.{key}: not {kind.__name__.lower()}: {value!r}") from None
+    if kind is int:
+        return fields.count(value, f"{path}.{key}")
+    return fields.decimal(value, f"{path}.{key}")
+
+
+def _url(mapping: dict[str, Any], key: str, path: str = "result") -> str | None:
+    return fields.https_url(ci(mapping, key), f"{path}.{key}")
+
+
+def _text(mapping: dict[str, Any], key: str, path: str = "result") -> str | None:
+    return fields.text(ci(mapping, key), f"{path}.{key}")
 
 
 def item_page_url(item_id: str, tmall: bool) -> str:
@@ -323,43 +335,48 @@ def _coupon(result: dict[str, Any]) -> dict[str, Any]:
             "end_time": ci(result, "CouponEndTime"),
             "total_count": num("CouponTotalCount", int),
             "remain_count": num("CouponRemainCount", int),
-            "share_url": https_url(ci(result, "CouponShareUrl")),
+            "share_url": _url(result, "CouponShareUrl"),
             "deeplink_share_url": ci(result, "DeeplinkCouponShareUrl"),
         }
     )
 
 
 def _max_commission(result: dict[str, Any]) -> dict[str, Any]:
-    best = ci(result, "MaxCommission") or {}
+    best = fields.mapping(ci(result, "MaxCommission"), "result.MaxCommission")
     return _compact(
         {
             # "20.4 表示 20.4%": already in percent, unlike CommissionRate.
-            "rate": _number(best, "MaxCommissionRate", "result.MaxCommission", Decimal),
-            "click_url": https_url(ci(best, "MaxCommissionClickUrl")),
-            "coupon_share_url": https_url(ci(best, "MaxCommissionCouponShareUrl")),
+            "rate": fields.percentage(
+                ci(best, "MaxCommissionRate"), "result.MaxCommission.MaxCommissionRate"
+            ),
+            "click_url": _url(best, "MaxCommissionClickUrl", "result.MaxCommission"),
+            "coupon_share_url": _url(best, "MaxCommissionCouponShareUrl", "result.MaxCommission"),
         }
     )
 
 
-def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def to_product(record: Any, context: dict[str, Any]) -> dict[str, Any]:
     """Map one auction ``{"rankScore", "result"}`` (a bare ``Result`` is accepted too)
-    to product-schema fields; ``ValueError`` names the field path that is wrong."""
+    to product-schema fields; :class:`~harvester.apis.fields.FieldError` names the
+    field path that is wrong."""
+    record = fields.mapping(record, "auction")
     result = ci(record, "Result")
     if not isinstance(result, dict):
         result = record
     product_id = input_item_id(result)
     if not product_id:
-        raise ValueError("result.InputItemId: missing")
+        raise fields.FieldError("result.InputItemId", "missing")
     user_type = ci(result, "UserType")
     tmall = str(user_type) == "1"
-    seller = ci(result, "SellerId")
-    seller_id = None if seller in (None, "") else str(seller)
+    seller_id = fields.optional_id(ci(result, "SellerId"), "result.SellerId")
     commission = _number(result, "CommissionRate", "result", Decimal)
     price_raw = ci(result, "ZkFinalPrice")
     dynamic_id = ci(result, "ItemId")
-    url = https_url(ci(result, "Url"))
+    url = _url(result, "Url")
     extra = {
-        "dynamic_item_id": None if dynamic_id in (None, "", product_id) else str(dynamic_id),
+        "dynamic_item_id": None
+        if dynamic_id in (None, "", product_id)
+        else fields.text(dynamic_id, "result.ItemId"),
         "user_type": {"1": "tmall", "0": "taobao"}.get(str(user_type), user_type),
         "nick": ci(result, "Nick"),
         "provcity": ci(result, "Provcity"),
@@ -374,29 +391,32 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         "category_name": ci(result, "CategoryName"),
         "level_one_category_name": ci(result, "LevelOneCategoryName"),
     }
+    categories = (_text(result, "LevelOneCategoryName"), _text(result, "CategoryName"))
     return {
         "source": SOURCE,
         "product_id": product_id,
-        "title": ci(result, "Title"),
+        "title": _text(result, "Title"),
         "price": _number(result, "ZkFinalPrice", "result", Decimal),
-        "price_raw": None if price_raw is None else str(price_raw),
+        "price_raw": fields.raw_text(price_raw, "result.ZkFinalPrice"),
         "currency": CURRENCY,
         "original_price": _number(result, "ReservePrice", "result", Decimal),
         "coupon_price": _number(result, "PriceAfterCoupon", "result", Decimal),
-        "image_url": https_url(ci(result, "PicUrl")),
+        "image_url": _url(result, "PicUrl"),
         "seller_id": seller_id,
         "shop_id": seller_id,  # the API has no separate shop id
-        "shop_name": ci(result, "ShopTitle") or ci(result, "Nick"),
+        "shop_name": _text(result, "ShopTitle") or _text(result, "Nick"),
         # Top level first. The docs' table calls CategoryName "一级类目" and
         # LevelOneCategoryName "叶子类目", but the field names and the docs' own
         # example ("3C数码配件" > "USB风扇") say the opposite; we follow the example.
-        "category_names": [
-            n for n in (ci(result, "LevelOneCategoryName"), ci(result, "CategoryName")) if n
-        ],
+        "category_names": [n for n in categories if n],
         "volume": _number(result, "Volume", "result", int),
         # "1550 表示 15.5%": the API's unit is 1/100 of a percent; stored in percent.
-        "commission_rate": None if commission is None else commission / 100,
+        "commission_rate": None if commission is None else _percent(commission / 100),
         # The affiliate (promotion) link when it is a web link; else the item page.
         "url": url if url and url.startswith("https://") else item_page_url(product_id, tmall),
         "extra": _compact(extra),
     }
+
+
+def _percent(value: Decimal) -> Decimal:
+    return fields.percentage(value, "result.CommissionRate") or Decimal(0)

@@ -14,10 +14,11 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, https_url
+from harvester.apis import fields
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, load_json, text_of
 
 NAME = "pandapon"
 #: ``products.source``: the marketplace, not the API vendor.
@@ -181,31 +182,23 @@ def classify(http_status: int, code: int | None, msg: str) -> ErrorClass:
     return ErrorClass.PERMANENT
 
 
+def _code(value: Any) -> int | None:
+    """The envelope's ``code`` as an integer, ``None`` when it is not one."""
+    try:
+        return fields.integer(value, "code")
+    except fields.FieldError:
+        return None
+
+
 def parse_envelope(http_status: int, body: bytes, retry_after: float | None = None) -> Any:
-    """Return ``data`` of a successful envelope or raise a classified :class:`ApiError`."""
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        error_class = (
-            ErrorClass.RETRYABLE
-            if http_status >= 500 or http_status == 429
-            else ErrorClass.PERMANENT
-        )
-        if http_status == 429:
-            error_class = ErrorClass.RATE_LIMITED
-        raise ApiError(
-            NAME, error_class, f"HTTP {http_status}", "response is not JSON", retry_after
-        ) from None
+    """Return ``data`` of a successful envelope or raise a classified :class:`ApiError`
+    (a body that is not JSON: retryable, see :func:`~harvester.apis.base.load_json`)."""
+    envelope = load_json(NAME, http_status, body, retry_after)
     if not isinstance(envelope, dict):
-        raise ApiError(
-            NAME, ErrorClass.PERMANENT, f"HTTP {http_status}", "envelope is not an object"
-        )
-    code = envelope.get("code")
-    try:
-        code = int(code) if code is not None else None
-    except (TypeError, ValueError):
-        code = None
-    msg = str(envelope.get("msg") or "")
+        kind = classify(http_status, None, "")
+        raise ApiError(NAME, kind, f"HTTP {http_status}", "envelope is not an object", retry_after)
+    code = _code(envelope.get("code"))
+    msg = text_of(envelope.get("msg"))
     error_class = classify(http_status, code, msg)
     if error_class is not ErrorClass.OK:
         raise ApiError(
@@ -216,39 +209,79 @@ def parse_envelope(http_status: int, body: bytes, retry_after: float | None = No
     return envelope["data"]
 
 
+#: Most pages one query may announce (``totalPage``): the 1688 search window (2 000
+#: offers) at the smallest page size the server serves, with room. Beyond it an answer is
+#: refused as permanent (``bounds``) instead of starting a runaway crawl.
+MAX_PAGES = 2_000
+#: Most records one query may announce (``totalRecords``); a store is split into price
+#: bands long before, so a bigger figure is an answer gone wrong.
+MAX_RECORDS = 10_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class StorePage:
     total_records: int
     total_page: int
     page_size: int
     current_page: int
-    offers: list[dict[str, Any]] = field(default_factory=list)
+    offers: list[Any] = field(default_factory=list)
 
 
-def parse_store_page(data: Any) -> StorePage:
-    """Read the paging block of a ``selleroffer`` answer."""
+def _paging(data: dict[str, Any], key: str, most: int) -> int:
+    try:
+        value = fields.integer(data.get(key), f"data.{key}", bounds=(0, fields.INT64[1])) or 0
+    except fields.FieldError as error:
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", str(error)) from None
+    if value > most:
+        raise ApiError(
+            NAME, ErrorClass.PERMANENT, "bounds", f"data.{key}: {key} {value} beyond {most}"
+        )
+    return value
+
+
+def parse_store_page(data: Any, max_pages: int = MAX_PAGES) -> StorePage:
+    """Read the paging block of a ``selleroffer`` answer.
+
+    Totals must be integers within bounds (``totalPage`` ≤ *max_pages*,
+    ``totalRecords`` ≤ :data:`MAX_RECORDS`) and consistent (``totalPage`` at most
+    ``ceil(totalRecords / pageSize)``), else :class:`ApiError` (``bounds``, permanent).
+    ``offers`` are the entries of ``data.data`` exactly as received: the caller judges
+    each one (an entry that is not an object, or has no ``offerId``, is a record dead
+    letter; the rest of the page still lands).
+    """
     if not isinstance(data, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "data is not an object")
-    try:
-        offers = data.get("data") or []
-        if not isinstance(offers, list):
-            raise TypeError("data.data is not a list")
-        return StorePage(
-            total_records=int(data.get("totalRecords") or 0),
-            total_page=int(data.get("totalPage") or 0),
-            page_size=int(data.get("pageSize") or 0),
-            current_page=int(data.get("currentPage") or 0),
-            offers=offers,
+    offers = data.get("data")
+    if offers is None or offers == "":
+        offers = []
+    if not isinstance(offers, list):
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "data.data is not a list")
+    page = StorePage(
+        total_records=_paging(data, "totalRecords", MAX_RECORDS),
+        total_page=_paging(data, "totalPage", max_pages),
+        page_size=_paging(data, "pageSize", fields.INT32[1]),
+        current_page=_paging(data, "currentPage", fields.INT32[1]),
+        offers=offers,
+    )
+    if page.page_size and page.total_page > max(1, -(-page.total_records // page.page_size)):
+        raise ApiError(
+            NAME,
+            ErrorClass.PERMANENT,
+            "bounds",
+            f"data.totalPage: {page.total_page} pages for {page.total_records} records "
+            f"of {page.page_size}",
         )
-    except (TypeError, ValueError) as exc:
-        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", f"bad paging block: {exc}") from None
+    return page
 
 
-def parse_related_page(data: Any) -> list[dict[str, Any]]:
-    if data is None:
+def parse_related_page(data: Any) -> list[Any]:
+    """The entries of a related-items answer exactly as received (``[]`` for none); the
+    caller judges each one (an entry that is not an object with a numeric ``offerId`` is
+    a record dead letter). :class:`ApiError` when ``data`` is not a list."""
+    if data is None or data == "":
         return []
     if not isinstance(data, list):
-        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "related data is not a list")
+        raise ApiError(NAME, ErrorClass.PERMANENT, "shape", "data: not a list")
     return data
 
 
@@ -280,66 +313,46 @@ def split_band(
 # --------------------------------------------------------------------------- normalization
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal: {value!r}") from None
-
-
-def percent(value: Any) -> Decimal | None:
+def percent(value: Any, path: str = "repurchaseRate") -> Decimal | None:
     """``"100%"`` → ``Decimal("100")``; numbers pass through; ``None`` stays ``None``."""
-    if value in (None, ""):
-        return None
-    return _decimal(str(value).strip().rstrip("%"))
+    return fields.percentage(value, path)
 
 
 def offer_url(offer_id: Any) -> str:
+    """The 1688 product page of *offer_id* (PandaPon and vv-tool records alike)."""
     return f"https://detail.1688.com/offer/{offer_id}.html"
 
 
-def to_product(offer: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def to_product(offer: Any, context: dict[str, Any]) -> dict[str, Any]:
     """Map one offer (store listing or related item) to product-schema fields.
 
-    Raises ``ValueError`` naming the field path when the offer cannot be mapped.
+    Raises :class:`~harvester.apis.fields.FieldError` naming the field path when the
+    offer cannot be mapped.
     """
-    if offer.get("offerId") in (None, ""):
-        raise ValueError("offerId: missing")
-    product_id = str(offer["offerId"])
-    if not product_id.isdigit():
-        raise ValueError(f"offerId: not numeric: {product_id!r}")
-    price_raw = (offer.get("priceInfo") or {}).get("price")
-    try:
-        price = _decimal(price_raw)
-    except ValueError as exc:
-        raise ValueError(f"priceInfo.price: {exc}") from None
-    try:
-        repurchase = percent(offer.get("repurchaseRate"))
-    except ValueError as exc:
-        raise ValueError(f"repurchaseRate: {exc}") from None
+    record = fields.mapping(offer, "offer")
+    product_id = fields.identifier(record.get("offerId"), "offerId", digits=True)
+    price_info = fields.mapping(record.get("priceInfo"), "priceInfo")
+    price_raw = price_info.get("price")
+    price = fields.decimal(price_raw, "priceInfo.price")
     category_ids = [
-        int(offer[key])
+        fields.integer(record.get(key), key)
         for key in ("topCategoryId", "secondCategoryId", "thirdCategoryId")
-        if offer.get(key) not in (None, "")
     ]
-    month_sold = offer.get("monthSold")
     return {
         "source": SOURCE,
         "product_id": product_id,
-        "title": offer.get("subject"),
-        "title_en": offer.get("subjectTrans"),
+        "title": fields.text(record.get("subject"), "subject"),
+        "title_en": fields.text(record.get("subjectTrans"), "subjectTrans"),
         "price": price,
-        "price_raw": None if price_raw is None else str(price_raw),
+        "price_raw": fields.raw_text(price_raw, "priceInfo.price"),
         "currency": CURRENCY,
-        "image_url": https_url(offer.get("imageUrl")),
-        "seller_id": context.get("seller_id"),
-        "category_ids": category_ids,
-        "month_sold": int(month_sold) if month_sold is not None else None,
-        "is_jxhy": offer.get("isJxhy"),
-        "is_one_psale": offer.get("isOnePsale"),
-        "repurchase_rate": repurchase,
+        "image_url": fields.https_url(record.get("imageUrl"), "imageUrl"),
+        "seller_id": fields.optional_id(context.get("seller_id"), "context.seller_id"),
+        "category_ids": [c for c in category_ids if c is not None],
+        "month_sold": fields.count(record.get("monthSold"), "monthSold"),
+        "is_jxhy": fields.boolean(record.get("isJxhy"), "isJxhy"),
+        "is_one_psale": fields.boolean(record.get("isOnePsale"), "isOnePsale"),
+        "repurchase_rate": percent(record.get("repurchaseRate")),
         "url": offer_url(product_id),
     }
 
@@ -371,7 +384,5 @@ def sign(request: Unsigned, config: dict[str, str], now: float) -> Signed:
 
 
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
-    retry_after = headers.get("retry-after")
-    return parse_envelope(
-        status, body, float(retry_after) if retry_after and retry_after.isdigit() else None
-    )
+    """The envelope's ``data``, or a classified :class:`ApiError` (nothing else)."""
+    return parse_envelope(status, body, fields.retry_after_seconds(headers.get("retry-after")))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned
+from harvester.apis import fields
+from harvester.apis.base import ApiError, ErrorClass, Signed, Unsigned, load_json, text_of
+from harvester.apis.pandapon import offer_url
 
 NAME = "vvtool"
 #: The marketplace: a vv-tool detail enriches the same row as a PandaPon store walk.
@@ -136,24 +138,19 @@ def _auth_link(data: Any) -> str | None:
 
 
 def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> Any:
-    """Return ``data`` of a successful answer or raise a classified :class:`ApiError`."""
+    """Return ``data`` of a successful answer or raise a classified :class:`ApiError`
+    (and nothing else: a body that is not JSON is retryable)."""
     if status == 429 or status >= 500:
         kind = ErrorClass.RATE_LIMITED if status == 429 else ErrorClass.RETRYABLE
-        retry_after = headers.get("retry-after")
         raise ApiError(
             NAME,
             kind,
             f"HTTP {status}",
             "vv-tool is busy or failing; retrying",
-            float(retry_after) if retry_after and retry_after.isdigit() else None,
+            fields.retry_after_seconds(headers.get("retry-after")),
         )
-    try:
-        envelope = json.loads(body_bytes)
-    except ValueError:
-        raise ApiError(
-            NAME, ErrorClass.PERMANENT, f"HTTP {status}", "response is not JSON"
-        ) from None
-    msg = str(envelope.get("msg") or "") if isinstance(envelope, dict) else ""
+    envelope = load_json(NAME, status, body_bytes)
+    msg = text_of(envelope.get("msg")) if isinstance(envelope, dict) else ""
     if status in (401, 403):
         raise ApiError(
             NAME,
@@ -165,11 +162,16 @@ def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> A
     if not isinstance(envelope, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
     try:
-        code = int(envelope.get("code"))
-    except (TypeError, ValueError):
+        code = fields.integer(envelope.get("code"), "code")
+    except fields.FieldError:
+        code = None
+    if code is None:
         raise ApiError(
-            NAME, ErrorClass.PERMANENT, str(envelope.get("code")), "envelope has no numeric code"
-        ) from None
+            NAME,
+            ErrorClass.PERMANENT,
+            text_of(envelope.get("code"), 32) or "shape",
+            "envelope has no numeric code",
+        )
     if code == SUCCESS_CODE:
         data = envelope.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("product_info"), dict):
@@ -186,27 +188,12 @@ def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> A
 
 def money(value: Any, path: str) -> Decimal | None:
     """Prices arrive as int or float: read their decimal text, never do float arithmetic."""
-    if value in (None, ""):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{path}: not a number: {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"{path}: not a finite number: {value!r}")
-    return number
+    return fields.decimal(value, path)
 
 
-def image(path: Any) -> str | None:
+def image(path: Any, where: str = "image") -> str | None:
     """Relative image path → ``https://cbu01.alicdn.com/<path>``; absolute URLs as https."""
-    if not path:
-        return None
-    path = str(path).strip()
-    if path.startswith("//"):
-        return "https:" + path
-    if path.startswith(("http://", "https://")):
-        return "https://" + path.split("://", 1)[1]
-    return IMAGE_BASE + path.lstrip("/")
+    return fields.https_url(path, where, base=IMAGE_BASE)
 
 
 #: Without milliseconds first: ``%f`` would otherwise take the last digit of the seconds.
@@ -221,98 +208,112 @@ TIMES = (
 )
 
 
-def parse_time(value: Any) -> datetime | str | None:
+def parse_time(value: Any) -> datetime | Any:
     """``20181216141253000+0800`` (milliseconds, UTC offset) → an aware datetime.
 
-    Text of another shape is returned unchanged: a date is not worth losing the record.
+    A value of another shape is returned unchanged (kept in ``extra``): a date is not
+    worth losing the record.
     """
-    if value in (None, ""):
+    if value is None or value == "":
         return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return value
     text = str(value).strip()
+    if len(text) > 32:
+        return value
     for layout in TIME_LAYOUTS:
         try:
             return datetime.strptime(text, layout)
         except ValueError:
             continue
-    return text
+    return value
 
 
-def _int(value: Any, path: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}: not an integer: {value!r}") from None
-
-
-def _sku(sku: dict[str, Any], path: str) -> dict[str, Any]:
-    sku_id = sku.get("sku_id") if sku.get("sku_id") not in (None, "") else sku.get("spec_id")
-    if sku_id in (None, ""):
-        raise ValueError(f"{path}.sku_id: missing (and no spec_id)")
-    attributes = sku.get("attributes") or []
+def _sku(sku: Any, path: str) -> dict[str, Any]:
+    sku = fields.mapping(sku, path)
+    raw_id = sku.get("sku_id")
+    key = "sku_id" if not fields.absent(raw_id) else "spec_id"
+    sku_id = fields.optional_id(sku.get(key), f"{path}.{key}")
+    if sku_id is None:
+        raise fields.FieldError(f"{path}.sku_id", "missing (and no spec_id)")
+    attributes = [
+        fields.mapping(a, f"{path}.attributes[{i}]")
+        for i, a in enumerate(fields.sequence(sku.get("attributes"), f"{path}.attributes"))
+    ]
     price = money(sku.get("price"), f"{path}.price")
     if price is None:
         price = money(sku.get("consign_price"), f"{path}.consign_price")
+    names = {}
+    for i, a in enumerate(attributes):
+        name = a.get("attribute_name") or a.get("attribute_display_name") or a.get("attribute_id")
+        where = f"{path}.attributes[{i}]"
+        names[fields.text(name, f"{where}.attribute_name") or ""] = fields.text(
+            a.get("attribute_value"), f"{where}.attribute_value"
+        )
+    image_url = next(
+        (
+            image(a["sku_image_url"], f"{path}.attributes[{i}].sku_image_url")
+            for i, a in enumerate(attributes)
+            if a.get("sku_image_url")
+        ),
+        None,
+    )
     return {
-        "sku_id": str(sku_id),
-        "spec_id": sku.get("spec_id") or None,
-        "attributes": {
-            str(
-                a.get("attribute_name") or a.get("attribute_display_name") or a.get("attribute_id")
-            ): a.get("attribute_value")
-            for a in attributes
-        },
+        "sku_id": sku_id,
+        "spec_id": fields.optional_id(sku.get("spec_id"), f"{path}.spec_id"),
+        "attributes": names,
         "price": price,
         "currency": CURRENCY if price is not None else None,
-        "stock": _int(sku.get("amount_on_sale"), f"{path}.amount_on_sale"),
-        "image_url": next(
-            (image(a["sku_image_url"]) for a in attributes if a.get("sku_image_url")), None
-        ),
+        "stock": fields.count(sku.get("amount_on_sale"), f"{path}.amount_on_sale"),
+        "image_url": image_url,
     }
 
 
-def _times(info: dict[str, Any], record: dict[str, Any]) -> dict[str, datetime | str]:
+def _times(info: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
     """The product's dates (from product_info, else from the data level, where the docs
     repeat some), leaving out those absent."""
     times = {name: parse_time(info.get(name) or record.get(name)) for name in TIMES}
     return {name: value for name, value in times.items() if value is not None}
 
 
-def _tiers(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _tiers(ranges: list[Any]) -> list[dict[str, Any]]:
     """Quantity breaks from the lowest start quantity up (``raw``: the price as received)."""
     tiers = []
     for i, tier in enumerate(ranges):
         path = f"product_info.sale_info.price_ranges[{i}]"
+        tier = fields.mapping(tier, path)
         price = money(tier.get("price"), f"{path}.price")
-        quantity = _int(tier.get("start_quantity"), f"{path}.start_quantity")
+        quantity = fields.integer(
+            tier.get("start_quantity"), f"{path}.start_quantity", bounds=(1, fields.INT32[1])
+        )
         if price is None or quantity is None:
-            raise ValueError(f"{path}: start_quantity and price are required")
+            raise fields.FieldError(path, "start_quantity and price are required")
         tiers.append({"start_quantity": quantity, "price": price, "raw": tier.get("price")})
     return sorted(tiers, key=lambda t: t["start_quantity"])
 
 
-def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def to_product(record: Any, context: dict[str, Any]) -> dict[str, Any]:
     """Map one answer's ``data`` to product-schema fields.
 
     ``price`` is the price at the minimum order (the first quantity tier), as a
     1688 listing shows it, else the consign price, else the cheapest SKU;
-    every tier is kept in ``price_tiers``. ``ValueError`` names the field path.
+    every tier is kept in ``price_tiers``. :class:`~harvester.apis.fields.FieldError`
+    names the field path of a value that cannot be read.
     """
-    info = record.get("product_info") or {}
-    product_id = str(info.get("product_id") or "")
-    if not product_id.isdigit():
-        raise ValueError(
-            f"product_info.product_id: missing or not numeric: {info.get('product_id')!r}"
-        )
-    sale = info.get("sale_info") or {}
-    tiers = _tiers(sale.get("price_ranges") or [])
+    record = fields.mapping(record, "data")
+    info = fields.mapping(record.get("product_info"), "product_info")
+    product_id = fields.identifier(info.get("product_id"), "product_info.product_id", digits=True)
+    sale = fields.mapping(info.get("sale_info"), "product_info.sale_info")
+    tiers = _tiers(fields.sequence(sale.get("price_ranges"), "product_info.sale_info.price_ranges"))
     skus = [
         _sku(sku, f"product_info.sku_infos[{i}]")
-        for i, sku in enumerate(info.get("sku_infos") or [])
+        for i, sku in enumerate(fields.sequence(info.get("sku_infos"), "product_info.sku_infos"))
     ]
+    pictures = fields.mapping(info.get("image"), "product_info.image")
     images = [
-        url for url in (image(p) for p in (info.get("image") or {}).get("images") or []) if url
+        url
+        for i, p in enumerate(fields.sequence(pictures.get("images"), "product_info.image.images"))
+        if (url := image(p, f"product_info.image.images[{i}]"))
     ]
     if tiers:
         price, price_raw = tiers[0]["price"], tiers[0]["raw"]
@@ -322,25 +323,31 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
         if price is None and any(s["price"] is not None for s in skus):
             price = min(s["price"] for s in skus if s["price"] is not None)
             price_raw = str(price)
-    category_id = _int(info.get("category_id"), "product_info.category_id")
+    category_id = fields.integer(info.get("category_id"), "product_info.category_id")
+    category_name = fields.text(info.get("category_name"), "product_info.category_name")
     status = info.get("status")
+    status = fields.text(status, "product_info.status") if status not in (None, "") else None
     withholding = record.get("withholding_money", info.get("withholding_money"))
+    attributes = fields.sequence(info.get("attributes"), "product_info.attributes")
     return {
         "source": SOURCE,
         "product_id": product_id,
-        "title": info.get("subject"),
+        "title": fields.text(info.get("subject"), "product_info.subject"),
         "price": price,
-        "price_raw": None if price_raw is None else str(price_raw),
+        "price_raw": fields.raw_text(price_raw, "price"),
         "currency": CURRENCY if price is not None else None,
         "image_url": images[0] if images else None,
         "images": images,
-        "seller_id": context.get("seller_id"),
-        "shop_id": context.get("shop_id") or info.get("supplier_login_id"),
+        "seller_id": fields.optional_id(context.get("seller_id"), "context.seller_id"),
+        "shop_id": fields.optional_id(
+            context.get("shop_id") or info.get("supplier_login_id"),
+            "product_info.supplier_login_id",
+        ),
         "category_ids": [category_id] if category_id else [],
-        "category_names": [info["category_name"]] if info.get("category_name") else [],
-        "stock": _int(sale.get("amount_on_sale"), "product_info.sale_info.amount_on_sale"),
+        "category_names": [category_name] if category_name else [],
+        "stock": fields.count(sale.get("amount_on_sale"), "product_info.sale_info.amount_on_sale"),
         "available": status == "published" if status else None,
-        "url": f"https://detail.1688.com/offer/{product_id}.html",
+        "url": offer_url(product_id),
         "skus": skus,
         "price_tiers": [
             {"start_quantity": t["start_quantity"], "price": t["price"], "currency": CURRENCY}
@@ -355,7 +362,10 @@ def to_product(record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any
                     "name": a.get("attribute_name"),
                     "value": a.get("value"),
                 }
-                for a in info.get("attributes") or []
+                for a in (
+                    fields.mapping(a, f"product_info.attributes[{i}]")
+                    for i, a in enumerate(attributes)
+                )
             ],
             "min_order_quantity": sale.get("min_order_quantity"),
             "unit": sale.get("unit"),

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.extensions.throttle import AutoThrottle
 
 from harvester import signals
+from harvester.apis.base import META_API
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -60,7 +61,7 @@ class ApiAutoThrottle(AutoThrottle):
     def _response_downloaded(self, response: Response, request: Request, spider: Any) -> None:
         # API answers are judged by their body, not their status: they arrive classified
         # through the api_answer signal instead.
-        if request.meta.get("harvester_api"):
+        if request.meta.get(META_API):
             return
         super()._response_downloaded(response, request, spider)
 

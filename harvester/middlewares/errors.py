@@ -1,11 +1,11 @@
 """Classify every API answer by its provider's rules, including errors inside HTTP 200 bodies.
 
-For a request tagged ``meta["harvester_api"]`` the provider's ``check_response``
+For a request tagged ``meta[META_API]`` (``harvester.apis.base``) the provider's ``check_response``
 reads the envelope:
 
-- success: the envelope's ``data`` is put in ``response.meta["harvester_data"]``
+- success: the envelope's ``data`` is put in ``response.meta[META_DATA]``
   so the callback does not parse the body again, and the time the answer was read in
-  ``response.meta["harvester_received_at"]`` (the ``fetched_at`` of its records);
+  ``response.meta[META_RECEIVED_AT]`` (the ``fetched_at`` of its records);
 - rate-limited (HTTP 429, ``Retry-After``, the provider's throttle / ban code):
   the API's download slot is backed off and held for the time asked
   (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from harvester.apis import all_providers, get_provider
-from harvester.apis.base import setting_or_env
+from harvester.apis.base import META_API, setting_or_env
 
 if TYPE_CHECKING:
     from typing import Self
@@ -112,6 +112,6 @@ class ApiSlotMiddleware:
         return self._slots[api]
 
     def process_request(self, request: Request) -> None:
-        api = request.meta.get("harvester_api")
+        api = request.meta.get(META_API)
         if api and "download_slot" not in request.meta:
             request.meta["download_slot"] = self.slot_for(api)

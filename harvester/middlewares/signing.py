@@ -1,6 +1,6 @@
 """Sign API requests at send time.
 
-A request tagged ``meta["harvester_api"] = "<provider>"`` is signed by that
+A request tagged ``meta[META_API] = "<provider>"`` is signed by that
 provider's ``sign`` right before it reaches the downloader, so a request that
 waited in the scheduler, was resumed from a JOBDIR or is a retry carries a
 fresh timestamp, nonce and signature. Like ``HttpAuthMiddleware``, it only acts

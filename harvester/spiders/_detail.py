@@ -31,7 +31,7 @@ from scrapy import signals as scrapy_signals
 
 from harvester.answers import api_data
 from harvester.apis import vvtool
-from harvester.apis.base import ApiError, ErrorClass
+from harvester.apis.base import META_API, ApiError, ErrorClass
 from harvester.spiders.arguments import Blank, OptionalInt, SpiderArguments, choices
 
 if TYPE_CHECKING:
@@ -113,14 +113,14 @@ class DetailFetcher:
         crawler.signals.connect(self._received, signal=scrapy_signals.response_received)
 
     def _reached(self, request: Request, spider: Any = None) -> None:
-        if request.meta.get("harvester_api") != vvtool.NAME:
+        if request.meta.get(META_API) != vvtool.NAME:
             return
         self.calls += 1
         self._sent.add(self.spider.crawler.request_fingerprinter.fingerprint(request))
         self.spider.crawler.stats.inc_value("harvester/vvtool/calls")
 
     def _received(self, response: Response, request: Request, spider: Any = None) -> None:
-        if response.status == 429 and request.meta.get("harvester_api") == vvtool.NAME:
+        if response.status == 429 and request.meta.get(META_API) == vvtool.NAME:
             self.calls -= 1  # refused, not billed
 
     @property

@@ -115,10 +115,11 @@ def test_error_classification(status, envelope, expected):
     assert caught.value.error_class is expected
 
 
-def test_malformed_body_is_permanent_and_retry_after_is_kept():
+def test_malformed_body_is_retryable_and_retry_after_is_kept():
+    # issue 16: a body that does not parse is a transport failure, retried like a 5xx
     with pytest.raises(ApiError) as caught:
         pandapon.check_response(200, {}, b'{"code": 200, "data": [trunc')
-    assert caught.value.error_class is ErrorClass.PERMANENT
+    assert caught.value.error_class is ErrorClass.RETRYABLE
     with pytest.raises(ApiError) as caught:
         pandapon.check_response(429, {"retry-after": "3"}, b"")
     assert caught.value.error_class is ErrorClass.RATE_LIMITED
