@@ -182,3 +182,15 @@ class DeadLetter:
     #: The raw response body or record JSON.
     body: str | None = None
     fetched_at: datetime = field(default_factory=utcnow)
+
+
+@_positional_pickle
+@dataclass(slots=True)
+class UnitDone:
+    """A unit of work (a page, an id batch, a detail) whose items precede it: written
+    to the work ledger with them, in one transaction (see :mod:`harvester.ledger`)."""
+
+    #: The unit's key, e.g. ``page:<seller>|<band>:3`` or ``detail:<product id>``.
+    unit: str
+    #: What follow-up requests need when a resumed run skips the unit (JSON-able).
+    outcome: Any = None

@@ -59,6 +59,9 @@ EXTENSIONS = {
     "harvester.extensions.throttle.ApiAutoThrottle": 0,
     "harvester.extensions.gc.GcThresholds": 0,
     "harvester.extensions.dead_letters.DeadLetters": 0,
+    # built last, so that its spider_closed handler runs after the monitors'
+    "harvester.extensions.outcome.RunOutcome": 1000,
+    "harvester.extensions.heartbeat.RunHeartbeat": 1000,
 }
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
@@ -124,6 +127,22 @@ HARVESTER_STORAGE_RETRY_BACKOFF = 0.5
 HARVESTER_STORAGE_SPOOL_DIR = "data/spool"
 #: Replay batches spooled for this database at spider open, before the run writes.
 HARVESTER_STORAGE_REPLAY_AT_OPEN = True
+#: Decide each run's status and exit code at close (harvester/outcome.py, README
+#: "Unattended runs"); `scrapy crawl` exits with it.
+HARVESTER_OUTCOME_ENABLED = True
+#: Record a heartbeat (and host, pid) in crawl_runs every this many seconds, from a thread;
+#: 0 turns the heartbeat off.
+HARVESTER_HEARTBEAT_INTERVAL = 15.0
+#: A `running` run whose heartbeat is older than this many seconds (or whose process is
+#: gone, on this host) is marked `crashed` by the next run and by `scrapy runs`.
+HARVESTER_HEARTBEAT_STALE_AFTER = 90.0
+#: Resume a crashed or interrupted run of the same spider and arguments (the work ledger);
+#: `-s HARVESTER_RESUME=False` (or `-a fresh=1`... see README) starts afresh.
+HARVESTER_RESUME = True
+#: store -a details=vvtool: skip the (billed) detail of a product fetched less than this
+#: many hours ago whose listing did not change since; 0 fetches every detail. Override per
+#: run with -a detail_max_age=HOURS.
+HARVESTER_VVTOOL_DETAIL_MAX_AGE = 24.0
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.

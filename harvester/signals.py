@@ -45,6 +45,19 @@ units_planned = object()
 #: ...and with ``api=<str>`` when one call's callback (or errback) is done.
 unit_finished = object()
 
+#: Sent by the storage pipeline once the run's ``crawl_runs`` row exists, with
+#: ``run_id=<int>``, ``resumes=<int | None>`` (the first run of the crashed or
+#: interrupted job this run resumes) and ``done=<dict[str, Any]>`` (the work-ledger
+#: units already done, unit key → stored outcome; empty for a fresh run). The heartbeat
+#: and the work ledger (:mod:`harvester.ledger`) listen to it.
+run_started = object()
+
+#: Sent by the outcome extension at ``spider_closed`` with ``status=<str>`` (a
+#: ``crawl_runs.status`` value: ``complete``, ``incomplete``, ``failed``,
+#: ``interrupted``), ``exit_code=<int>`` and ``reason=<str>`` (one line: why, and what
+#: to do). ``scrapy crawl`` exits with ``exit_code``; see :mod:`harvester.outcome`.
+run_finished = object()
+
 
 def run_arguments_of(crawler: Crawler) -> dict[str, Any]:
     """The run's arguments, as the spider answers :data:`run_arguments`."""

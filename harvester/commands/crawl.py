@@ -2,7 +2,10 @@
 before starting the crawl, so that a mistake ends with one clear line and exit
 code 2 (``scrapy crawl: error: ...``) instead of a traceback; an unknown spider name
 gets a "did you mean". ``scrapy crawl SPIDER -h`` also lists the spider's arguments
-(its ``Arguments`` model) with their descriptions, choices and defaults."""
+(its ``Arguments`` model) with their descriptions, choices and defaults.
+
+A crawl exits with its run's outcome (:mod:`harvester.outcome`: 0 only for a complete
+run; README "Unattended runs"), which cron mails and Scrapyd's job list go by."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
+
+from harvester import outcome
+from harvester import signals as harvester_signals
 
 if TYPE_CHECKING:
     from scrapy.spiderloader import SpiderLoaderProtocol
@@ -59,6 +65,28 @@ class Command(ScrapyCrawlCommand):
             except UsageError as exc:
                 print(f"scrapy crawl: error: {exc}", file=sys.stderr)
                 sys.exit(2)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Scrapy's crawl, exiting with the code of ``harvester.signals.run_finished``."""
+        if len(args) != 1 or self.crawler_process is None:
+            super().run(args, opts)  # Scrapy's own usage errors
+            return
+        crawler = self.crawler_process.create_crawler(args[0])
+        finished: dict[str, Any] = {}
+        crawler.signals.connect(
+            lambda **kwargs: finished.update(kwargs),
+            signal=harvester_signals.run_finished,
+            weak=False,
+        )
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = outcome.EXIT_CODES[outcome.FAILED]
+        elif finished:
+            self.exitcode = finished["exit_code"]
+        elif crawler.settings.getbool("HARVESTER_OUTCOME_ENABLED"):
+            # stopped before the spider could close (a second Ctrl-C): the next run resumes it
+            self.exitcode = outcome.EXIT_CODES[outcome.INTERRUPTED]
 
 
 def load(loader: SpiderLoaderProtocol, name: str) -> Any:

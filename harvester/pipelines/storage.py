@@ -35,7 +35,8 @@ from scrapy.exceptions import NotConfigured
 from harvester import signals as harvester_signals
 from harvester.config import database_url
 from harvester.gc_setting import thresholds_setting
-from harvester.items import DeadLetter, Product, RelatedEdge
+from harvester.items import DeadLetter, Product, RelatedEdge, UnitDone
+from harvester.ledger import UnitStored
 from harvester.storage.repository import Batch
 from harvester.storage.worker import StorageWorker, WriterOptions, redact
 
@@ -66,6 +67,8 @@ def writer_options(settings: Settings) -> WriterOptions:
         replay_at_open=settings.getbool("HARVESTER_STORAGE_REPLAY_AT_OPEN"),
         nice=settings.getint("HARVESTER_STORAGE_WRITER_NICE"),
         gc_thresholds=gc_thresholds,
+        resume=settings.getbool("HARVESTER_RESUME"),
+        stale_after=settings.getfloat("HARVESTER_HEARTBEAT_STALE_AFTER"),
     )
 
 
@@ -105,10 +108,26 @@ class SqlStoragePipeline:
     # -- buffering ---------------------------------------------------------------------
 
     async def open_spider(self) -> None:
-        self.run_id = await self.writer.open(
+        started = await self.writer.open(
             self.crawler.spider.name, harvester_signals.run_arguments_of(self.crawler)
         )
-        logger.info("Storing into %s (crawl run %s)", redact(self.options.url), self.run_id)
+        self.run_id = started.run_id
+        if started.resumes is not None:
+            logger.info(
+                "Storing into %s (crawl run %s, resuming run %s: %d units done)",
+                redact(self.options.url),
+                self.run_id,
+                started.resumes,
+                len(started.done),
+            )
+        else:
+            logger.info("Storing into %s (crawl run %s)", redact(self.options.url), self.run_id)
+        await self.crawler.signals.send_catch_log_async(
+            signal=harvester_signals.run_started,
+            run_id=started.run_id,
+            resumes=started.resumes,
+            done=started.done,
+        )
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Product):
@@ -117,6 +136,13 @@ class SqlStoragePipeline:
             self._buffer.edges.append(item)
         elif isinstance(item, DeadLetter):
             self._buffer.dead_letters.append(item)
+        elif isinstance(item, UnitDone):
+            # after its unit's items: committed with them (or after them) by the ordered writer
+            self._buffer.units.append(item)
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
+            # not an item: no feed export, no item_scraped_count (ledger.UnitStored says why)
+            raise UnitStored(item.unit)
         else:
             return item
         if len(self._buffer) >= self.batch_size:

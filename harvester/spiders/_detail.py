@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 from scrapy import signals as scrapy_signals
 
+from harvester import ledger
 from harvester.answers import api_data
 from harvester.apis import vvtool
 from harvester.apis.base import META_API, ApiError, ErrorClass
@@ -50,6 +51,14 @@ FATAL = (ErrorClass.QUOTA, ErrorClass.AUTH, ErrorClass.CLOCK)
 #: Seconds ``vvtool_detail`` waits for an answer before it schedules more anyway (a safety
 #: net: every request ends in its callback or errback, which free a place in the window).
 WINDOW_TIMEOUT = 60.0
+#: Details not asked for: fetched recently and the listing unchanged (calls saved).
+RECRAWL_SKIPPED = "harvester/vvtool/recrawl_skipped"
+
+
+def detail_unit(product_id: str) -> str:
+    """The work-ledger key of one product's vv-tool detail."""
+    return f"detail:{product_id}"
+
 
 WebSite = choices("WebSite", vvtool.WEB_SITES)
 Scene = choices("Scene", vvtool.SCENES)
@@ -105,6 +114,32 @@ class DetailFetcher:
         #: Requests made whose outcome (answer or failure) has not come back yet.
         self.in_flight = 0
         self._settled = asyncio.Event()
+        #: Products whose detail is fresh: id → hash of the listing record it was fetched with.
+        self.recent: dict[str, str] = {}
+        #: Products not asked for: done in the work ledger, or fresh (recrawl policy).
+        self.skipped: set[str] = set()
+
+    async def load_recent(self, source: str, seller_id: str, listing_api: str) -> None:
+        """Load the recrawl policy's fresh details (``HARVESTER_VVTOOL_DETAIL_MAX_AGE``)."""
+        max_age = self.spider.settings.getfloat("HARVESTER_VVTOOL_DETAIL_MAX_AGE")
+        if max_age > 0:
+            self.recent = await ledger.recent_details(
+                self.spider.settings, source, seller_id, vvtool.NAME, listing_api, max_age
+            )
+
+    def _skip(self, product_id: str, listing: dict[str, Any] | None) -> bool:
+        """Done in the work ledger, or fresh with an unchanged *listing* record: no call."""
+        if product_id in self.skipped:
+            return True
+        if self.spider.ledger.is_done(detail_unit(product_id)):
+            self.skipped.add(product_id)
+            return True
+        fresh = self.recent.get(product_id)
+        if fresh is not None and listing is not None and fresh == ledger.record_hash(listing):
+            self.skipped.add(product_id)
+            self.spider.crawler.stats.inc_value(RECRAWL_SKIPPED)
+            return True
+        return False
 
     def connect(self) -> None:
         """Count calls as they reach the downloader (call once the spider has a crawler)."""
@@ -151,9 +186,17 @@ class DetailFetcher:
         """Products asked for plus the repeated calls made so far: what this run pays for."""
         return len(self.requested) + max(0, self.calls - len(self._sent))
 
-    def request(self, product_id: str, context: dict[str, Any] | None = None) -> Request | None:
-        """The request for *product_id*, or ``None`` (already asked, capped, shop refused)."""
+    def request(
+        self,
+        product_id: str,
+        context: dict[str, Any] | None = None,
+        listing: dict[str, Any] | None = None,
+    ) -> Request | None:
+        """The request for *product_id*, or ``None`` (already asked or done, fresh enough for
+        the *listing* record it was found with, capped, shop refused)."""
         if product_id in self.requested or self.halted or self.shop_refused:
+            return None
+        if self._skip(product_id, listing):
             return None
         if self.max_calls is None:
             self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
@@ -175,11 +218,14 @@ class DetailFetcher:
             vvtool.PATH,
             vvtool.body(self.shop_id, product_id, self.web_site, self.scene),
             self.parse,
-            cb_kwargs={"context": {"shop_id": self.shop_id, **(context or {})}},
+            cb_kwargs={
+                "context": {"shop_id": self.shop_id, **(context or {})},
+                "product_id": product_id,
+            },
         )
         return request.replace(errback=self.on_error)
 
-    def parse(self, response: Response, context: dict[str, Any]) -> Iterator[Any]:
+    def parse(self, response: Response, context: dict[str, Any], product_id: str) -> Iterator[Any]:
         self._settle()
         self.spider.unit_done(vvtool.NAME)
         try:
@@ -198,6 +244,7 @@ class DetailFetcher:
             except InvalidOperation:
                 pass  # the record keeps it; normalization judges it
         yield self.spider.record(vvtool.NAME, data, context, response)
+        yield from self.spider.ledger.mark(detail_unit(product_id))
 
     def on_error(self, failure: Failure) -> None:
         """Dead letter (the spider's errback); an answer refusing the shop (302, 103) or a

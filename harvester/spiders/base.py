@@ -21,6 +21,7 @@ from harvester.apis import get_provider
 from harvester.apis.base import META_API, ApiError, ApiRejected, MissingCredentials
 from harvester.config import base_url, provider_config
 from harvester.items import ApiRecord
+from harvester.ledger import Ledger
 from harvester.spiders.arguments import ArgumentError, SpiderArguments
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class ApiSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.read_settings(crawler.settings)
+        spider.ledger.connect(crawler)
         spider.check_credentials(crawler.settings)
         crawler.signals.connect(spider._run_arguments, signal=signals.run_arguments)
         spider.connected(crawler)
@@ -93,6 +95,8 @@ class ApiSpider(scrapy.Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
+        #: The work ledger: units done by the job this run resumes (harvester/ledger.py).
+        self.ledger = Ledger()
         self._given = dict(kwargs)
         self.arguments = self.Arguments.parse(kwargs)
         self.configure(self.arguments)

@@ -37,8 +37,9 @@ from harvester.answers import api_data
 from harvester.apis import pandapon, vvtool
 from harvester.apis.base import ApiError, ErrorClass
 from harvester.items import ApiRecord
-from harvester.spiders._detail import DetailFetcher
+from harvester.spiders._detail import RECRAWL_SKIPPED, DetailFetcher
 from harvester.spiders._store_arguments import DetailSource, StoreArguments
+from harvester.spiders._store_resume import ResumedWalk, unit
 from harvester.spiders.arguments import batch_size
 from harvester.spiders.base import BAD_DATA, ApiSpider
 
@@ -55,7 +56,7 @@ MAX_PRICE = "1000000"
 MAX_RECORDS = 1_000_000
 
 
-class StoreSpider(ApiSpider):
+class StoreSpider(ResumedWalk, ApiSpider):
     name = "store"
     apis = (pandapon.NAME,)
     Arguments = StoreArguments
@@ -100,11 +101,16 @@ class StoreSpider(ApiSpider):
         crawler.signals.connect(self._dropped, signal=scrapy_signals.item_error)
 
     async def start(self) -> AsyncIterator[Any]:
-        self.plan(len(self.sellers), pandapon.NAME)
+        if self.details is not None:
+            await self.details.load_recent(pandapon.SOURCE, self.sellers[0], pandapon.NAME)
         for seller in self.sellers:
-            yield self.page_request(pandapon.StoreQuery(seller, **self.query_template), 1)
+            # a resumed run skips the pages its work ledger has done (_store_resume.py)
+            for request in self.follow(pandapon.StoreQuery(seller, **self.query_template), 1):
+                yield request
+            self.walked(seller)  # a resumed run may find every page of the store done
 
     def page_request(self, query: pandapon.StoreQuery, page: int) -> Request:
+        self.plan(1, pandapon.NAME)
         self.pending[query.seller_open_id] += 1
         return self.api_request(
             pandapon.NAME,
@@ -127,24 +133,29 @@ class StoreSpider(ApiSpider):
             self.reject(response, error)  # and request_failed: the walk is not complete
             return
         self.pending[seller] -= 1
+        #: what a resumed run needs to go on from this page without fetching it again
+        outcome: dict[str, Any] = {"offers": []}
         if page == 1:
-            yield from self.first_page(listing, query)
-        for offer in listing.offers:
+            yield from self.first_page(listing, query, outcome)
+        for offer in listing.offers if "split" not in outcome else ():
             offer_id = offer.get("offerId") if isinstance(offer, dict) else None
             if not isinstance(offer_id, (str, int)) or isinstance(offer_id, bool) or offer_id == "":
                 self.reject_record(pandapon.NAME, offer, "offer without an offerId", response)
                 self.incomplete.add(seller)
+                outcome["incomplete"] = True
                 continue
             offer_id = str(offer_id)
+            outcome["offers"].append(offer_id)
             if offer_id in self.seen[seller]:
                 continue
             self.seen[seller].add(offer_id)
             yield self.record(pandapon.NAME, offer, {"seller_id": seller}, response)
             if self.details is not None and offer_id.isdigit():
-                detail = self.details.request(offer_id, {"seller_id": seller})
+                detail = self.details.request(offer_id, {"seller_id": seller}, listing=offer)
                 if detail is not None:
                     self.plan(1, vvtool.NAME)
                     yield detail
+        yield from self.ledger.mark(unit(query, page), outcome)
         self.walked(seller)
 
     def check_bounds(self, listing: pandapon.StorePage) -> None:
@@ -172,16 +183,18 @@ class StoreSpider(ApiSpider):
         served = listing.page_size if 0 < listing.page_size <= self.page_size else self.page_size
         return max(1, math.ceil(self.window / served))
 
-    def first_page(self, listing: pandapon.StorePage, query: pandapon.StoreQuery) -> Iterator[Any]:
-        """Split the query in price bands, or ask for its other pages."""
+    def first_page(
+        self, listing: pandapon.StorePage, query: pandapon.StoreQuery, outcome: dict[str, Any]
+    ) -> Iterator[Any]:
+        """Split the query in price bands, or ask for its other pages (noted in *outcome*)."""
         seller = query.seller_open_id
         if pandapon.needs_split(listing, self.window):
             halves = self.halves(query)
             if halves is not None:
                 self.crawler.stats.inc_value("harvester/store/band_splits")
-                self.plan(len(halves), pandapon.NAME)
+                outcome["split"] = [[str(low), str(high)] for low, high in halves]
                 for low, high in halves:
-                    yield self.page_request(query.with_band(low, high), 1)
+                    yield from self.follow(query.with_band(low, high), 1)
                 return
             # One price point holds more offers than the window: take what it shows.
             logger.warning(
@@ -195,16 +208,25 @@ class StoreSpider(ApiSpider):
             )
             self.crawler.stats.inc_value("harvester/store/truncated")
             self.incomplete.add(seller)
+            outcome["truncated"] = True
         self.crawler.stats.inc_value("harvester/store/queries")
-        last = min(listing.total_page, self.most_pages(listing))
-        self.plan(last - 1, pandapon.NAME)
+        outcome["pages"] = last = min(listing.total_page, self.most_pages(listing))
         for next_page in range(2, last + 1):
-            yield self.page_request(query, next_page)
+            yield from self.follow(query, next_page)
 
     def halves(self, query: pandapon.StoreQuery) -> tuple[tuple[Decimal, Decimal], ...] | None:
         start = query.price_start if query.price_start is not None else Decimal("0.00")
         end = query.price_end if query.price_end is not None else self.max_price
         return pandapon.split_band(start, end)
+
+    def closed(self, reason: str) -> None:
+        if saved := self.crawler.stats.get_value(RECRAWL_SKIPPED):
+            logger.info(
+                "vv-tool: %d detail calls saved (fetched less than %s h ago, listing unchanged; "
+                "HARVESTER_VVTOOL_DETAIL_MAX_AGE)",
+                saved,
+                self.settings.getfloat("HARVESTER_VVTOOL_DETAIL_MAX_AGE"),
+            )
 
     def required_apis(self) -> tuple[str, ...]:
         return (*self.apis, vvtool.NAME) if self.details is not None else self.apis

@@ -8,7 +8,8 @@
 - ``skus``, ``price_tiers``: per product, replaced by each detail fetch.
 - ``shops``: shops / sellers seen.
 - ``related_edges``: (source product, related product, rank) with the run that saw it.
-- ``crawl_runs``: spider, arguments, start/end, status and final stats.
+- ``crawl_runs``: spider, arguments, start/end, status, heartbeat, exit code and final stats.
+- ``work_units``: the work ledger of a job (units done), for resuming a crashed run.
 - ``dead_letters``: responses and records that could not be parsed or validated.
 """
 
@@ -57,18 +58,51 @@ class Base(DeclarativeBase):
 
 class CrawlRun(Base):
     __tablename__ = "crawl_runs"
-    __table_args__ = (Index("ix_crawl_runs_spider", "spider", "started_at"),)
+    __table_args__ = (
+        Index("ix_crawl_runs_spider", "spider", "started_at"),
+        Index("ix_crawl_runs_job", "job_key", "started_at"),
+        Index("ix_crawl_runs_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     spider: Mapped[str] = mapped_column(String(64))
     arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    #: ``running``, then Scrapy's finish reason (``finished``, ``shutdown``, ``pandapon_auth``...).
+    #: ``running``, then ``complete``, ``incomplete``, ``failed``, ``interrupted`` or
+    #: ``crashed`` (see :mod:`harvester.outcome`).
     status: Mapped[str] = mapped_column(String(64), default="running")
     #: True when the run walked complete store listings (delistings may be inferred).
     complete: Mapped[bool] = mapped_column(default=False)
     stats: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    #: Hash of spider and arguments: the same command has the same job key.
+    job_key: Mapped[str | None] = mapped_column(String(64))
+    #: The first run of the crashed or interrupted job this run resumes (its work ledger).
+    resumes: Mapped[int | None] = mapped_column(Id)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    #: Updated every ``HARVESTER_HEARTBEAT_INTERVAL`` seconds while the run is alive.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    #: One line: why the run ended so, and what to do.
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkUnit(Base):
+    """A unit of a crawl's work (a store page, an id batch, a detail) whose items are
+    committed: a run resuming the job skips it. ``outcome`` keeps what follow-up
+    requests need (page 1's ``totalPage``, a band split, the offers of a page)."""
+
+    __tablename__ = "work_units"
+    __table_args__ = (UniqueConstraint("job_id", "unit"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: The job's first run (every run resuming it writes to the same ledger).
+    job_id: Mapped[int] = mapped_column(Id)
+    unit: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(Id)
+    outcome: Mapped[Any | None] = mapped_column(Json)
+    done_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class Product(Base):

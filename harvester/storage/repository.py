@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from harvester import items
 from harvester.storage.edges import insert_dead_letters, upsert_edges
 from harvester.storage.executor import jsonable
+from harvester.storage.ledger import record_units
 from harvester.storage.products import upsert_products
 
 if TYPE_CHECKING:
@@ -47,12 +48,14 @@ class Batch:
     products: list[items.Product] = field(default_factory=list)
     edges: list[items.RelatedEdge] = field(default_factory=list)
     dead_letters: list[items.DeadLetter] = field(default_factory=list)
+    #: Work-ledger units whose items are in this batch or an earlier one (written last).
+    units: list[items.UnitDone] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.products) + len(self.edges) + len(self.dead_letters)
+        return len(self.products) + len(self.edges) + len(self.dead_letters) + len(self.units)
 
     def records(self) -> list[Any]:
-        return [*self.products, *self.edges, *self.dead_letters]
+        return [*self.products, *self.edges, *self.dead_letters, *self.units]
 
     @classmethod
     def of(cls, records: Sequence[Any]) -> Batch:
@@ -62,6 +65,8 @@ class Batch:
                 batch.products.append(record)
             elif isinstance(record, items.RelatedEdge):
                 batch.edges.append(record)
+            elif isinstance(record, items.UnitDone):
+                batch.units.append(record)
             else:
                 batch.dead_letters.append(record)
         return batch
@@ -76,6 +81,8 @@ def write_batch(session: Session, batch: Batch, run_id: int | None) -> None:
         upsert_edges(session, batch.edges, run_id, now)
     if batch.dead_letters:
         insert_dead_letters(session, batch.dead_letters, run_id)
+    if batch.units:
+        record_units(session, batch.units, run_id, now)
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -122,6 +129,10 @@ def _write_part(engine: Engine, records: list[Any], run_id: int | None) -> int:
 
 def _refuse(engine: Engine, record: Any, run_id: int | None, error: str) -> None:
     """Store *record*, refused by the database, as a dead letter with the database's error."""
+    if isinstance(record, items.UnitDone):
+        # not done, then: a resumed run fetches the unit again
+        logger.warning("The database refused work unit %s (%s)", record.unit, error)
+        return
     logger.warning("The database refused a %s (%s): dead-lettered", type(record).__name__, error)
     if isinstance(record, items.DeadLetter):
         letter = replace(

@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _sequence = count()
-_TYPES = {cls.__name__: cls for cls in (items.Product, items.RelatedEdge, items.DeadLetter)}
+_TYPES = {
+    cls.__name__: cls
+    for cls in (items.Product, items.RelatedEdge, items.DeadLetter, items.UnitDone)
+}
 
 
 def _encode(value: Any) -> Any:
@@ -91,7 +94,7 @@ def write(
     header = {"run_id": run_id, "database": database_key(database) if database else None}
     with partial.open("w", encoding="utf-8") as handle:
         handle.write(json.dumps(header) + "\n")
-        for item in (*batch.products, *batch.edges, *batch.dead_letters):
+        for item in (*batch.products, *batch.edges, *batch.dead_letters, *batch.units):
             entry = {"type": type(item).__name__, "item": _encode(asdict(item))}
             # ASCII: a lone surrogate (a truncated emoji) is escaped, not an encoding error
             handle.write(json.dumps(entry) + "\n")
@@ -110,6 +113,7 @@ def read(path: Path) -> tuple[repository.Batch, int | None]:
         "Product": batch.products,
         "RelatedEdge": batch.edges,
         "DeadLetter": batch.dead_letters,
+        "UnitDone": batch.units,
     }
     with path.open(encoding="utf-8") as handle:
         run_id = json.loads(handle.readline())["run_id"]

@@ -49,6 +49,10 @@ class WriterOptions:
     replay_at_open: bool = True
     nice: int = 0
     gc_thresholds: tuple[int, int, int] | None = None
+    #: Resume the job's crashed or interrupted run (``HARVESTER_RESUME``)...
+    resume: bool = True
+    #: ...after marking ``crashed`` the runs without a heartbeat for this many seconds.
+    stale_after: float = 90.0
 
 
 class StorageWorker:
@@ -83,21 +87,23 @@ class StorageWorker:
     async def _in_thread(self, func: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, func, *args)
 
-    async def open(self, spider_name: str, arguments: dict[str, Any]) -> int:
-        """Check (or migrate) the schema, replay spooled batches, record the run; its id."""
+    async def open(self, spider_name: str, arguments: dict[str, Any]) -> runs.RunStart:
+        """Check (or migrate) the schema, replay spooled batches, record the run: its id,
+        and the job it resumes with the units done there."""
         # start the writer process (imports, engine) while the schema is checked, rather
         # than when the first batch is ready, in the middle of the crawl
         loop = asyncio.get_running_loop()
         warm_up = loop.run_in_executor(self._processes, writer.ready) if self._processes else None
-        self.run_id = await self._in_thread(self._open, spider_name, arguments)
+        started = await self._in_thread(self._open, spider_name, arguments)
+        self.run_id = started.run_id
         if warm_up is not None:
             try:
                 await warm_up
             except Exception as exc:  # noqa: BLE001 - the first batch starts a new writer
                 logger.warning("The storage writer process did not start (%r)", exc)
-        return self.run_id
+        return started
 
-    def _open(self, spider_name: str, arguments: dict[str, Any]) -> int:
+    def _open(self, spider_name: str, arguments: dict[str, Any]) -> runs.RunStart:
         o = self.options
         engine = make_engine(o.url)
         self._local = BatchWriter(engine, o.retry_times, o.retry_backoff, o.spool_dir)
@@ -117,7 +123,9 @@ class StorageWorker:
                 f"; {len(replayed.failed)} failed again" if replayed.failed else "",
             )
         with Session(engine) as session, session.begin():
-            return runs.start_run(session, spider_name, arguments)
+            return runs.begin_run(
+                session, spider_name, arguments, resume=o.resume, stale_after=o.stale_after
+            )
 
     async def write(self, batch: repository.Batch) -> WriteResult:
         """Write *batch*; never raises: what cannot be written is spooled (or reported lost)."""
@@ -166,16 +174,21 @@ class StorageWorker:
 
         def attempt() -> int:
             with Session(local.engine) as session, session.begin():
+                # a resumed run skipped the pages its job's earlier runs stored
+                seen_by = runs.job_runs(session, run_id)
                 delisted = sum(
-                    runs.mark_delisted(session, run_id, source, seller_id)
+                    runs.mark_delisted(session, run_id, source, seller_id, seen_by)
                     for source, seller_id in complete_sellers
                 )
+                # the run's outcome (harvester/extensions/outcome.py), else Scrapy's reason
                 runs.finish_run(
                     session,
                     run_id,
-                    status,
+                    stats.get("harvester/run/status", status),
                     {**stats, "harvester/storage/delisted": delisted},
                     complete=bool(complete_sellers),
+                    exit_code=stats.get("harvester/run/exit_code"),
+                    reason=stats.get("harvester/run/reason"),
                 )
             return delisted
 

@@ -28,7 +28,7 @@ def test_rerun_changes_nothing(sandbox, run_crawl, db_url):
         db_url,
         "select spider, status, finished_at is not null, complete from crawl_runs order by id",
     )
-    assert runs == [("store", "finished", 1, 1), ("store", "finished", 1, 1)]
+    assert runs == [("store", "complete", 1, 1), ("store", "complete", 1, 1)]
 
 
 def test_wrong_secret_stops_the_crawl_with_a_clear_message(sandbox, run_crawl, db_url):

@@ -112,5 +112,5 @@ def test_a_store_dump_scheduled_through_scrapyd_lands_in_the_database(
         ).fetchone()
         run = db.execute("select spider, status, arguments from crawl_runs").fetchone()
     assert products == 275
-    assert run[:2] == ("store", "finished")
+    assert run[:2] == ("store", "complete")
     assert seller in run[2]

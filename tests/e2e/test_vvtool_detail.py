@@ -142,7 +142,7 @@ def test_quota_stops_the_enriched_store_walk_without_delisting(sandbox_factory, 
     assert "top up calls on vv-tool" in result.log and "Stopping the crawl" in result.log
     assert result.stats["harvester/vvtool/requested"] < 275  # asked for nothing more once refused
     # the walk was cut short: not complete, so nothing it did not reach is marked delisted
-    assert rows(db_url, "select status, complete from crawl_runs") == [("vvtool_quota", 0)]
+    assert rows(db_url, "select status, complete from crawl_runs") == [("failed", 0)]
     assert rows(db_url, "select count(*) from products where delisted_at is not null") == [(0,)]
 
 

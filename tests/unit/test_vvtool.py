@@ -311,7 +311,7 @@ def test_fetcher_asks_once_per_product_within_the_cap():
     fetcher = spider.fetcher
     first = fetcher.request("1", {"seller_id": "S"})
     assert first is not None and json.loads(first.body) == {"shop_id": "s", "product_id": 1}
-    assert first.cb_kwargs == {"context": {"shop_id": "s", "seller_id": "S"}}
+    assert first.cb_kwargs == {"context": {"shop_id": "s", "seller_id": "S"}, "product_id": "1"}
     assert first.errback == fetcher.on_error and first.meta["harvester_api"] == "vvtool"
     assert fetcher.request("1") is None  # billed: never twice
     # a retry (here after a timeout: no answer, no retry stat of the error middleware) is
