@@ -43,8 +43,11 @@ FATAL_REASONS = {
     "clock": "the API refused the timestamp: fix the local clock (NTP)",
     "quota": "the API's call quota is exhausted or the API is not granted: top up or ask",
 }
-#: Stats counting units (pages, batches, details) lost for good (dead-lettered calls).
-FAILED_REQUESTS = "harvester/failed_requests/"
+#: Dead letters per API and kind (``harvester/dead_letter/<api>/<kind>``): a ``response``
+#: or ``request`` is a call lost for good (a page, a batch, a detail), a ``record`` one
+#: record refused; ``missing`` ids were answered as such and lose nothing.
+DEAD_LETTERS = "harvester/dead_letter/"
+LOST_CALL_KINDS = ("response", "request")
 #: Stats that say the walk was cut short although it ended.
 TRUNCATION_STATS = {
     "harvester/store/truncated": "{value} price band(s) exceeded the search window (truncated)",
@@ -70,8 +73,12 @@ def make(status: str, reason: str) -> Outcome:
     return Outcome(status, EXIT_CODES[status], reason)
 
 
-def _sum(stats: dict[str, Any], prefix: str) -> int:
-    return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and _number(v))
+def _sum(stats: dict[str, Any], prefix: str, kinds: tuple[str, ...] = ()) -> int:
+    return sum(
+        int(v)
+        for k, v in stats.items()
+        if k.startswith(prefix) and _number(v) and (not kinds or k.rpartition("/")[2] in kinds)
+    )
 
 
 def _number(value: Any) -> bool:
@@ -109,7 +116,8 @@ def classify(
     if monitors:
         return make(FAILED, f"{monitors} monitor(s) failed: see the monitor report above")
     items = stats.get("item_scraped_count", 0)
-    failed_calls = _sum(stats, FAILED_REQUESTS)
+    failed_calls = _sum(stats, DEAD_LETTERS, LOST_CALL_KINDS)
+    rejected = _sum(stats, DEAD_LETTERS, ("record",))
     if failed_calls and not items:
         return make(FAILED, f"nothing collected: all {failed_calls} failed call(s) dead-lettered")
     # 5. ended, but not everything was fetched and stored
@@ -118,6 +126,8 @@ def classify(
         for key, template in TRUNCATION_STATS.items()
         if stats.get(key)
     ]
+    if rejected:
+        missed.insert(0, f"{rejected} record(s) rejected (see dead_letters)")
     if failed_calls:
         missed.insert(0, f"{failed_calls} call(s) failed for good (see dead_letters)")
     if reason != "finished":

@@ -20,8 +20,16 @@ OK = {"item_scraped_count": 25}
         ("vvtool_quota", OK, "failed", 1, "quota"),
         ("finished", {**OK, "spider_exceptions/KeyError": 2}, "failed", 1, "2 unhandled"),
         ("finished", {**OK, "harvester/monitors/failed": 1}, "failed", 1, "1 monitor(s)"),
-        ("finished", {"harvester/failed_requests/pandapon": 3}, "failed", 1, "nothing collected"),
-        ("finished", {**OK, "harvester/failed_requests/pandapon": 3}, "incomplete", 3, "3 call"),
+        ("finished", {"harvester/dead_letter/pandapon/response": 3}, "failed", 1, "nothing"),
+        (
+            "finished",
+            {**OK, "harvester/dead_letter/pandapon/request": 3},
+            "incomplete",
+            3,
+            "3 call",
+        ),
+        ("finished", {**OK, "harvester/dead_letter/aliyun/record": 2}, "incomplete", 3, "2 record"),
+        ("finished", {**OK, "harvester/dead_letter/aliyun/missing": 2}, "complete", 0, "25 items"),
         ("finished", {**OK, "harvester/store/truncated": 1}, "incomplete", 3, "truncated"),
         ("finished", {**OK, "harvester/storage/spooled": 9}, "incomplete", 3, "replay_spool"),
         ("finished", {**OK, "harvester/vvtool/max_calls_reached": True}, "incomplete", 3, "cap"),
@@ -43,5 +51,5 @@ def test_nothing_reachable_names_the_url_and_the_setting():
 
 def test_a_signal_outranks_everything_else():
     # Ctrl-C during a walk that already lost pages: resumable, not "incomplete"
-    outcome = classify("shutdown", {"harvester/failed_requests/pandapon": 3})
+    outcome = classify("shutdown", {"harvester/dead_letter/pandapon/response": 3})
     assert outcome.status == "interrupted"
