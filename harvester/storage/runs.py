@@ -102,11 +102,12 @@ def begin_run(
     arguments: dict[str, Any],
     *,
     resume: bool,
-    stale_after: float,
+    stale_after: float | None,
 ) -> RunStart:
     """Insert the run's ``running`` row (host, pid, heartbeat, job key) and decide resume."""
     now = datetime.now(UTC)
-    mark_crashed(session, stale_after, now)
+    if stale_after is not None:
+        mark_crashed(session, stale_after, now)
     key = job_key(spider, arguments)
     run = models.CrawlRun
     previous = session.execute(
@@ -133,6 +134,11 @@ def begin_run(
     session.flush()
     done = done_units(session, resumes) if resumes is not None else {}
     return RunStart(row.id, resumes, done)
+
+
+def start_run(session: Session, spider: str, arguments: dict[str, Any]) -> int:
+    """A fresh run's row, leaving other runs alone (:func:`begin_run` for tests and tools)."""
+    return begin_run(session, spider, arguments, resume=False, stale_after=None).run_id
 
 
 def finish_run(
