@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from scrapy import Request
 
-    from harvester.spiders.store import StoreSpider
-
 
 def unit(query: pandapon.StoreQuery, page: int) -> str:
     """The work-ledger key of one page of *query* (seller and price band)."""
@@ -33,7 +31,7 @@ def unit(query: pandapon.StoreQuery, page: int) -> str:
 class ResumedWalk:
     """Mixed into :class:`~harvester.spiders.store.StoreSpider`."""
 
-    def follow(self: StoreSpider, query: pandapon.StoreQuery, page: int) -> Iterator[Request]:
+    def follow(self: Any, query: pandapon.StoreQuery, page: int) -> Iterator[Request]:
         """The request for *page* of *query*, or, when the work ledger has it done, the
         requests its stored outcome calls for (bands, pages, details)."""
         key = unit(query, page)
