@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harvester.apis import pandapon, vvtool
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from scrapy import Request
 
@@ -30,6 +30,12 @@ def unit(query: pandapon.StoreQuery, page: int) -> str:
 
 class ResumedWalk:
     """Mixed into :class:`~harvester.spiders.store.StoreSpider`."""
+
+    def follow_all(self: Any, pages: Iterable[tuple[pandapon.StoreQuery, int]]) -> list[Request]:
+        """:meth:`follow` for each (query, page), the page calls planned at once (progress)."""
+        requests = [request for query, page in pages for request in self.follow(query, page)]
+        self.plan(sum(1 for r in requests if r.callback == self.parse_page), pandapon.NAME)
+        return requests
 
     def follow(self: Any, query: pandapon.StoreQuery, page: int) -> Iterator[Request]:
         """The request for *page* of *query*, or, when the work ledger has it done, the

@@ -103,14 +103,14 @@ class StoreSpider(ResumedWalk, ApiSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self.details is not None:
             await self.details.load_recent(pandapon.SOURCE, self.sellers[0], pandapon.NAME)
+        # a resumed run skips the pages its work ledger has done (_store_resume.py)
+        queries = [pandapon.StoreQuery(seller, **self.query_template) for seller in self.sellers]
+        for request in self.follow_all((query, 1) for query in queries):
+            yield request
         for seller in self.sellers:
-            # a resumed run skips the pages its work ledger has done (_store_resume.py)
-            for request in self.follow(pandapon.StoreQuery(seller, **self.query_template), 1):
-                yield request
-            self.walked(seller)  # a resumed run may find every page of the store done
+            self.walked(seller)  # a resumed run may find every page of a store done
 
     def page_request(self, query: pandapon.StoreQuery, page: int) -> Request:
-        self.plan(1, pandapon.NAME)
         self.pending[query.seller_open_id] += 1
         return self.api_request(
             pandapon.NAME,
@@ -193,8 +193,7 @@ class StoreSpider(ResumedWalk, ApiSpider):
             if halves is not None:
                 self.crawler.stats.inc_value("harvester/store/band_splits")
                 outcome["split"] = [[str(low), str(high)] for low, high in halves]
-                for low, high in halves:
-                    yield from self.follow(query.with_band(low, high), 1)
+                yield from self.follow_all((query.with_band(low, high), 1) for low, high in halves)
                 return
             # One price point holds more offers than the window: take what it shows.
             logger.warning(
@@ -211,8 +210,7 @@ class StoreSpider(ResumedWalk, ApiSpider):
             outcome["truncated"] = True
         self.crawler.stats.inc_value("harvester/store/queries")
         outcome["pages"] = last = min(listing.total_page, self.most_pages(listing))
-        for next_page in range(2, last + 1):
-            yield from self.follow(query, next_page)
+        yield from self.follow_all((query, page) for page in range(2, last + 1))
 
     def halves(self, query: pandapon.StoreQuery) -> tuple[tuple[Decimal, Decimal], ...] | None:
         start = query.price_start if query.price_start is not None else Decimal("0.00")
