@@ -3,6 +3,12 @@
 Provider credentials and base URLs (``PANDAPON_ACCESS_KEY``, ``PANDAPON_BASE_URL``, ...)
 are read from settings of the same name, else from the environment; they have no
 entry here so that the environment applies unless overridden with ``-s``.
+
+Every ``HARVESTER_*`` setting below can also be given as an environment variable of
+the same name, parsed as its default's type (true/false, numbers, JSON for dicts,
+lists and tuples; see :func:`harvester.config.environment_settings`); ``-s`` wins over
+the environment. ``HARVESTER_DATABASE_URL`` (default ``sqlite:///data/harvester.sqlite``,
+relative to the project folder) is a setting or environment variable too.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ COOKIES_ENABLED = False
 REDIRECT_ENABLED = False
 METAREFRESH_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote-control HTTP server runs any Python code sent with the token it
+# writes under ~/.local/state/scrapy/: off for unattended API crawls that hold credentials.
+# Turn it on for a debugging session with -s REMOTE_CONTROL_ENABLED=True.
+REMOTE_CONTROL_ENABLED = False
 USER_AGENT = "harvester/0.1 (+https://github.com/harvester)"
 LOG_LEVEL = "INFO"
 # "Scraped from ..." DEBUG lines are not even built unless LOG_LEVEL is DEBUG
@@ -164,3 +174,9 @@ HARVESTER_VVTOOL_MAX_CALLS = 10000
 HARVESTER_ALIEXPRESS_BATCH_SIZE = 20
 #: AliExpress sign method: md5 (TOP), hmac-sha256, or sha256 (IOP SDK).
 HARVESTER_ALIEXPRESS_SIGN_METHOD = "md5"
+
+# --- HARVESTER_* from the environment (project priority: -s wins) ---------------------
+# A value that does not parse is left out here and refused by `scrapy crawl` in one line.
+from harvester.config import environment_settings as _environment_settings  # noqa: E402
+
+globals().update(_environment_settings(globals())[0])

@@ -20,6 +20,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from harvester import outcome
 from harvester import signals as harvester_signals
+from harvester.checks import check_configuration
 
 if TYPE_CHECKING:
     from scrapy.spiderloader import SpiderLoaderProtocol
@@ -62,6 +63,7 @@ class Command(ScrapyCrawlCommand):
                 check = getattr(spidercls, "check_arguments", None)
                 if check is not None:
                     check(self.settings, **opts.spargs)
+                check_configuration(self.settings)  # environment and database: one line
             except UsageError as exc:
                 print(f"scrapy crawl: error: {exc}", file=sys.stderr)
                 sys.exit(2)

@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
+from scrapy.utils.log import configure_logging
+from sqlalchemy.exc import SQLAlchemyError
 
+from harvester.checks import ConfigurationError, fail, open_database
 from harvester.config import database_url
 from harvester.storage import spool
-from harvester.storage.db import ensure_schema, make_engine
+from harvester.storage.db import ensure_schema
 
 if TYPE_CHECKING:
     import argparse
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False  # no crawl: no Scrapy start-up banner before errors
     default_settings = {"LOG_ENABLED": True}
 
     def short_desc(self) -> str:
@@ -32,13 +36,31 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
+        configure_logging(self.settings)
         directory = Path(self.settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
         url = database_url(self.settings)
-        engine = make_engine(url)
-        ensure_schema(engine)
-        target = None if opts.any_database else url
-        done = spool.replay(engine, directory, target)
-        engine.dispose()
+        try:
+            engine = open_database(url)
+        except ConfigurationError as exc:
+            waiting = len(spool.pending(directory))
+            fail(
+                "replay_spool",
+                f"{exc}; the {waiting} spooled batches stay in {directory}",
+                self.settings,
+            )
+        try:
+            ensure_schema(engine)
+            target = None if opts.any_database else url
+            done = spool.replay(engine, directory, target)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            fail(
+                "replay_spool",
+                f"the database refused the replay: {reason}; the batches stay in {directory}",
+                self.settings,
+            )
+        finally:
+            engine.dispose()
         print(f"replayed {done.files} spooled batches ({done.items} items) from {directory}")
         others = len(spool.pending(directory)) - len(spool.pending(directory, target))
         if others:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 
 from harvester.apis import get_provider
+from harvester.sandbox import credentials
 from harvester.sandbox.server import SandboxConfig, SandboxServer, build_app
 
 
@@ -48,6 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "arrivals up to 10%% of one interval early also pass: see harvester/sandbox/ratelimit.py)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print shell export lines (every API's base URL and the credentials the sandbox "
+        "accepts) for a sandbox at --host/--port, and exit: "
+        'eval "$(python -m harvester.sandbox --print-env --port 8960)"',
+    )
     return parser.parse_args(argv)
 
 
@@ -70,8 +79,21 @@ def parse_rate_limits(specs: list[str]) -> dict[str, float]:
     return limits
 
 
+def export_lines(base_url: str) -> str:
+    """``export NAME=value`` lines (shell-quoted) pointing every spider at *base_url*."""
+    environment = credentials.client_environment(base_url)
+    return "".join(
+        f"export {name}={shlex.quote(environment[name])}\n" for name in sorted(environment)
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.print_env:
+        if args.port == 0:
+            sys.exit("python -m harvester.sandbox: --print-env needs the sandbox's --port (not 0)")
+        sys.stdout.write(export_lines(f"http://{args.host}:{args.port}"))
+        sys.exit(0)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s sandbox %(message)s",

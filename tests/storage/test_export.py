@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -109,5 +108,45 @@ def test_scrapy_export_command(tmp_path, capsys):
     scrapy_export("crawl_runs", "-o", str(tmp_path / "runs.out"), "--format", "csv")
     assert "exported 0 rows" in capsys.readouterr().out
     assert (tmp_path / "runs.out").read_text().startswith("id,spider,arguments,started_at")
-    with pytest.raises(UsageError, match="the database refused the export: no such column: nope"):
+    with pytest.raises(SystemExit) as exited:
         scrapy_export("--query", "select nope", "-o", str(tmp_path / "x.csv"))
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert (
+        error.strip()
+        == "scrapy export: error: the database refused the export: no such column: nope"
+    )
+    scrapy_export("crawl_runs", "-o", "-", "--format", "jsonl")
+    captured = capsys.readouterr()
+    assert captured.out == "" and "exported 0 rows to standard output" in captured.err
+
+
+def test_query_keeps_the_model_types(engine, tmp_path, capsys):
+    """A query's columns named like schema columns keep the table export's types."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(models.Product)
+            .where(models.Product.product_id == "683381637585")
+            .values(delisted_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        )
+    query = (
+        "select product_id, price, delisted_at, first_seen_at, is_jxhy, count(*) over () as n "
+        "from products order by product_id"
+    )
+    table = export(engine, tmp_path / "t.parquet", table="products")
+    assert export(engine, tmp_path / "q.parquet", query=query) == table == 10
+    whole, part = pq.read_table(tmp_path / "t.parquet"), pq.read_table(tmp_path / "q.parquet")
+    for name in ("price", "delisted_at", "first_seen_at", "is_jxhy"):
+        assert part.schema.field(name).type == whole.schema.field(name).type, name
+    assert str(part.schema.field("price").type) == "decimal128(18, 4)"
+    assert str(part.schema.field("delisted_at").type) == "timestamp[us, tz=UTC]"
+    assert str(part.schema.field("is_jxhy").type) == "bool"
+    assert str(part.schema.field("n").type) == "int64"
+    export(engine, tmp_path / "q.csv", query=query)
+    rows = list(csv.DictReader((tmp_path / "q.csv").open()))
+    assert "2026-01-02T03:04:05+00:00" in {row["delisted_at"] for row in rows}
+    assert all(row["first_seen_at"].endswith("+00:00") for row in rows)
+    assert export(engine, "-", query="select product_id, price from products") == 10
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "product_id,price" and len(lines) == 11
+    assert Decimal(lines[1].split(",")[1]) > 0
