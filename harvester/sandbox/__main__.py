@@ -9,7 +9,7 @@ import shlex
 import sys
 
 from harvester.apis import get_provider
-from harvester.sandbox import credentials
+from harvester.sandbox import providers
 from harvester.sandbox.server import SandboxConfig, SandboxServer, build_app
 
 
@@ -81,7 +81,7 @@ def parse_rate_limits(specs: list[str]) -> dict[str, float]:
 
 def export_lines(base_url: str) -> str:
     """``export NAME=value`` lines (shell-quoted) pointing every spider at *base_url*."""
-    environment = credentials.client_environment(base_url)
+    environment = providers.client_environment(base_url)
     return "".join(
         f"export {name}={shlex.quote(environment[name])}\n" for name in sorted(environment)
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.sandbox.credentials import client_environment
+from harvester.sandbox.providers import client_environment
 from harvester.testing import free_port
 
 pytestmark = pytest.mark.e2e
