@@ -112,5 +112,5 @@ def spider_help(loader: SpiderLoaderProtocol, name: str) -> str:
     if arguments is None:
         return f"\n{name} takes no documented arguments"
     doc = (spidercls.__module__ and sys.modules[spidercls.__module__].__doc__ or "").strip()
-    first = doc.splitlines()[0] if doc else name
+    first = (doc.splitlines()[0] if doc else name).replace("``", "")
     return f"\nSpider {first}\n\nArguments (-a NAME=VALUE):\n{arguments.describe()}"

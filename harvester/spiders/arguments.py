@@ -132,7 +132,7 @@ class SpiderArguments(BaseModel):
         names = sorted(cls.model_fields, key=lambda name: name not in own)  # own ones first
         for name in names:
             field = cls.model_fields[name]
-            lines.append(f"  -a {name}=...  {field.title or ''}")
+            lines.append(f"  -a {name}=...  {field.title or ''}{cls._required_note(name)}")
             if field.description:
                 lines.append(f"      {field.description}")
             kind = _choices(field.annotation)
@@ -142,6 +142,14 @@ class SpiderArguments(BaseModel):
             if default not in (None, [], ""):
                 lines.append(f"      default: {default}")
         return "\n".join(lines)
+
+    @classmethod
+    def _required_note(cls, name: str) -> str:
+        for names, _message in cls.required:
+            if name in names:
+                others = [other for other in names if other != name]
+                return f" (required{', or ' + ' or '.join(others) if others else ''})"
+        return ""
 
 
 def _choices(annotation: Any) -> list[str]:
