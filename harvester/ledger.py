@@ -22,6 +22,7 @@ exported by feeds nor counted in ``item_scraped_count``
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,11 @@ class Ledger:
     def _inc(self, key: str) -> None:
         if self._crawler is not None and self._crawler.stats is not None:
             self._crawler.stats.inc_value(key)
+
+
+def batch_unit(ids: list[str]) -> str:
+    """The work-ledger key of one id batch (the same ids in the same order: the same key)."""
+    return "batch:" + hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
 
 
 async def recent_details(

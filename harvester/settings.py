@@ -147,11 +147,15 @@ HARVESTER_HEARTBEAT_INTERVAL = 15.0
 #: gone, on this host) is marked `crashed` by the next run and by `scrapy runs`.
 HARVESTER_HEARTBEAT_STALE_AFTER = 90.0
 #: Resume a crashed or interrupted run of the same spider and arguments (the work ledger);
-#: `-s HARVESTER_RESUME=False` (or `-a fresh=1`... see README) starts afresh.
+#: `-s HARVESTER_RESUME=False` starts afresh (README "Unattended runs").
 HARVESTER_RESUME = True
+#: Seconds a finished unit (a page, a detail) may wait in the storage buffer before its
+#: batch is written (at most HARVESTER_STORAGE_MAX_LATENCY): what a `kill -9` makes the
+#: resumed run fetch again. Batches still fill up to HARVESTER_STORAGE_BATCH_SIZE first.
+HARVESTER_LEDGER_MAX_LATENCY = 0.5
 #: store -a details=vvtool: skip the (billed) detail of a product fetched less than this
-#: many hours ago whose listing did not change since; 0 fetches every detail. Override per
-#: run with -a detail_max_age=HOURS.
+#: many hours ago whose listing did not change since; 0 fetches every detail (per run:
+#: -s HARVESTER_VVTOOL_DETAIL_MAX_AGE=0).
 HARVESTER_VVTOOL_DETAIL_MAX_AGE = 24.0
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50

@@ -115,6 +115,8 @@ class Trial:
     exit_code: int
     #: Calls of a clean run of the same command (every unit once).
     clean_calls: int
+    #: False when the run ended before the kill (the next one then walks everything again).
+    killed: bool = True
 
     @property
     def units_left(self) -> int:
@@ -141,11 +143,13 @@ def kill_and_resume(
     env = {**sandbox.client_environment(), "HARVESTER_DATABASE_URL": db_url}
     before = calls(sandbox)
     process = start_crawl(spider, args, env, log, settings)
+    killed = False
     try:
         process.wait(delay)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        killed = True
     # the writer process may still be dying: wait until the group is gone
     for _ in range(50):
         try:
@@ -164,4 +168,4 @@ def kill_and_resume(
     before = calls(sandbox)
     exit_code = run_crawl(spider, args, env, log, settings)
     resumed_calls = calls(sandbox) - before
-    return Trial(delay, killed_calls, done, resumed_calls, exit_code, clean_calls)
+    return Trial(delay, killed_calls, done, resumed_calls, exit_code, clean_calls, killed)

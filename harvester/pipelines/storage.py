@@ -85,6 +85,7 @@ class SqlStoragePipeline:
             raise NotConfigured(str(exc)) from None
         self.batch_size = settings.getint("HARVESTER_STORAGE_BATCH_SIZE")
         self.max_latency = settings.getfloat("HARVESTER_STORAGE_MAX_LATENCY")
+        self.unit_latency = min(self.max_latency, settings.getfloat("HARVESTER_LEDGER_MAX_LATENCY"))
         self.max_pending = settings.getint("HARVESTER_STORAGE_MAX_PENDING")
         self.run_id: int | None = None
         self._buffer = Batch()
@@ -139,8 +140,7 @@ class SqlStoragePipeline:
         elif isinstance(item, UnitDone):
             # after its unit's items: committed with them (or after them) by the ordered writer
             self._buffer.units.append(item)
-            if self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
+            self._flush_within(self.unit_latency)
             # not an item: no feed export, no item_scraped_count (ledger.UnitStored says why)
             raise UnitStored(item.unit)
         else:
@@ -151,6 +151,15 @@ class SqlStoragePipeline:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
         return item
+
+    def _flush_within(self, seconds: float) -> None:
+        """Write the buffer within *seconds* (sooner than planned, if need be)."""
+        loop = asyncio.get_running_loop()
+        if self._timer is not None and self._timer.when() <= loop.time() + seconds:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(seconds, self._flush)
 
     def _dead_letter(self, dead_letter: DeadLetter) -> None:
         self._buffer.dead_letters.append(dead_letter)

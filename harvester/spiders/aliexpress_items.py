@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field
 from harvester.answers import api_data
 from harvester.apis import aliexpress
 from harvester.apis.base import setting_or_env
+from harvester.ledger import batch_unit
 from harvester.spiders.arguments import (
     ArgumentError,
     Blank,
@@ -106,9 +107,11 @@ class AliexpressItemsSpider(ApiSpider):
             self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
         )
         size = self.batch_size
-        self.plan(-(-len(self.product_ids) // size), aliexpress.NAME)
-        for start in range(0, len(self.product_ids), size):
-            batch = self.product_ids[start : start + size]
+        batches = [self.product_ids[i : i + size] for i in range(0, len(self.product_ids), size)]
+        # a resumed run skips the batches its work ledger has done
+        batches = [batch for batch in batches if not self.ledger.is_done(batch_unit(batch))]
+        self.plan(len(batches), aliexpress.NAME)
+        for batch in batches:
             form = aliexpress.batch_form(
                 batch,
                 target_currency=self.target_currency,
@@ -141,3 +144,4 @@ class AliexpressItemsSpider(ApiSpider):
         missing = [pid for pid in batch if pid not in found]
         if missing:
             self.record_missing(aliexpress.NAME, missing, response.url)
+        yield from self.ledger.mark(batch_unit(batch))

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field
 from harvester.answers import api_data
 from harvester.apis import aliyun
 from harvester.config import provider_config
+from harvester.ledger import batch_unit
 from harvester.spiders.arguments import Blank, NumericIds, SpiderArguments, batch_size
 from harvester.spiders.base import BAD_DATA, ApiSpider
 
@@ -83,6 +84,8 @@ class TaobaoItemsSpider(ApiSpider):
     async def start(self) -> AsyncIterator[Any]:
         pid = provider_config(self.settings, aliyun)["ALIYUN_PID"]
         batches = aliyun.batches(self.item_ids, self.batch_size)
+        # a resumed run skips the batches its work ledger has done
+        batches = [batch for batch in batches if not self.ledger.is_done(batch_unit(batch))]
         logger.info(
             "%d Taobao ids in %d calls of at most %d",
             len(self.item_ids),
@@ -118,3 +121,4 @@ class TaobaoItemsSpider(ApiSpider):
         missing = [item_id for item_id in batch if item_id not in found]
         if missing:
             self.record_missing(aliyun.NAME, missing, url)
+        yield from self.ledger.mark(batch_unit(batch))

@@ -48,11 +48,17 @@ class Crawl:
             ).fetchall()
 
 
-def test_complete_run_exits_0(sandbox, tmp_path):
+def test_complete_run_exits_0_and_kept_its_heartbeat(sandbox, tmp_path):
     crawl = Crawl(sandbox, tmp_path)
-    assert crawl("store", seller_open_id=sandbox.store(275)) == 0
+    settings = {"HARVESTER_HEARTBEAT_INTERVAL": 0.2, "DOWNLOAD_DELAY": 0.1}
+    assert crawl("store", settings, seller_open_id=sandbox.store(275)) == 0
     assert "Run complete (exit code 0): complete: 275 items" in crawl.last_line()
     assert crawl.runs() == [("complete", 0, None)]
+    with sqlite3.connect(crawl.db) as db:
+        beat, started, pid = db.execute(
+            "select heartbeat_at, started_at, pid from crawl_runs"
+        ).fetchone()
+    assert beat > started and pid > 0
 
 
 def test_wrong_secret_fails_with_exit_1(sandbox, tmp_path):
