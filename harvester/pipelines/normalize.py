@@ -46,7 +46,9 @@ _FLAGS = ("is_jxhy", "is_one_psale", "available")
 def _text(value: Any, path: str, max_length: int | None = None) -> None:
     if value is None:
         return
-    if not isinstance(value, str) or fields.clean(value) != value:
+    if type(value) is not str or (
+        not (value.isascii() and "\x00" not in value) and fields.clean(value) != value
+    ):
         raise FieldError(path, f"not storable text: {fields.show(value)}")
     if max_length is not None and len(value) > max_length:
         raise FieldError(path, f"{len(value)} characters, more than {max_length}")

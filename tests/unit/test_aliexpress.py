@@ -8,6 +8,8 @@ import pytest
 
 from harvester.apis import aliexpress
 from harvester.apis.base import ApiError, ErrorClass, Unsigned
+from harvester.items import ApiRecord
+from harvester.pipelines.normalize import build_product
 from tests.conftest import load_fixture
 
 CLIENT_VECTOR = {
@@ -156,3 +158,51 @@ def test_new_gateway_error_shape():
     with pytest.raises(ApiError) as caught:
         aliexpress.check_response(200, {}, json.dumps(body).encode())
     assert caught.value.error_class is ErrorClass.AUTH
+
+
+def test_list_price_in_another_currency_is_left_out_and_the_product_kept():
+    """Asked in EUR: the sale price comes in EUR, the list price only in USD (issue 16)."""
+    record = load_fixture("aliexpress_example_response.json")[
+        "aliexpress_affiliate_productdetail_get_response"
+    ]["resp_result"]["result"]["products"]["product"][0]
+    for key in ("target_original_price", "target_original_price_currency"):
+        del record[key]
+    record.update(target_sale_price="29.10", target_sale_price_currency="EUR")
+    product = build_product(ApiRecord("aliexpress", record, {}))
+    assert (product.price, product.currency) == (Decimal("29.10"), "EUR")
+    assert product.original_price is None
+    assert product.extra["original_price_dropped"] == {
+        "key": "original_price",
+        "value": "300",
+        "currency": "USD",
+        "reason": "currency USD differs from the sale price's EUR",
+    }
+    # a list price in the sale price's currency is kept
+    record.update(target_original_price="31.00", target_original_price_currency="EUR")
+    product = build_product(ApiRecord("aliexpress", record, {}))
+    assert product.original_price == Decimal("31.00")
+    assert "original_price_dropped" not in product.extra
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "aliexpress_affiliate_productdetail_get_response": {
+                "resp_result": {"resp_code": "-5.00"}
+            }
+        },
+        {"error_response": {"code": 7, "sub_code": 5, "sub_msg": ["x"]}},
+        {"error_response": "banned"},
+        {"aliexpress_affiliate_productdetail_get_response": []},
+    ],
+)
+def test_odd_envelopes_are_classified(body):
+    with pytest.raises(ApiError) as caught:
+        aliexpress.check_response(200, {}, json.dumps(body).encode())
+    assert isinstance(caught.value.code, str) and isinstance(caught.value.message, str)
+
+
+def test_products_refuses_a_string_in_place_of_the_list():
+    with pytest.raises(ApiError, match="products"):
+        aliexpress.products({"products": "none"})

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from harvester.apis import pandapon
+from harvester.apis import get_provider, pandapon
 from harvester.apis.base import ApiError, ErrorClass, Unsigned
+from harvester.apis.fields import FieldError
 from tests.conftest import load_fixture
 
 
@@ -176,3 +177,56 @@ def test_to_product_names_the_failing_field(patch, path):
     offer = {**load_fixture("pandapon_selleroffer_response.json")["data"]["data"][0], **patch}
     with pytest.raises(ValueError, match=path.replace(".", r"\.")):
         pandapon.to_product(offer, {})
+
+
+@pytest.mark.parametrize(
+    ("paging", "message"),
+    [
+        ({"totalPage": 10**7}, "totalPage 10000000 beyond"),
+        ({"totalPage": float("inf")}, "data.totalPage: not an integer"),
+        ({"totalRecords": 10**12}, "totalRecords 1000000000000 beyond"),
+        ({"totalPage": 500, "totalRecords": 30, "pageSize": 10}, "500 pages for 30 records"),
+        ({"totalPage": "many"}, "data.totalPage"),
+    ],
+)
+def test_store_page_totals_beyond_sanity_are_refused(paging, message):
+    data = {**load_fixture("pandapon_selleroffer_response.json")["data"], **paging}
+    with pytest.raises(ApiError, match=message) as caught:
+        pandapon.parse_store_page(data)
+    assert caught.value.error_class is ErrorClass.PERMANENT
+
+
+def test_body_nested_too_deeply_is_a_classified_error():
+    with pytest.raises(ApiError, match="nested too deeply"):
+        pandapon.check_response(200, {}, b"[" * 10_000 + b"]" * 10_000)
+
+
+@pytest.mark.parametrize(
+    ("patch", "path"),
+    [
+        ({"isOnePsale": ""}, None),
+        ({"isOnePsale": -1}, "isOnePsale"),
+        ({"isOnePsale": []}, "isOnePsale"),
+        ({"subject": {}}, "subject"),
+        ({"monthSold": 2**70}, "monthSold"),
+        ({"priceInfo": {"price": "1e30"}}, "priceInfo.price"),
+        ({"priceInfo": ["6.8"]}, "priceInfo"),
+        ({"offerId": "9" * 65}, "offerId"),
+    ],
+)
+def test_odd_values_map_or_name_their_field(patch, path):
+    offer = {**load_fixture("pandapon_selleroffer_response.json")["data"]["data"][0], **patch}
+    if path is None:
+        assert pandapon.to_product(offer, {})["is_one_psale"] is None
+        return
+    with pytest.raises(FieldError) as caught:
+        pandapon.to_product(offer, {})
+    assert caught.value.path == path
+
+
+@pytest.mark.parametrize("api", ["pandapon", "vvtool", "aliyun", "aliexpress"])
+@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b'{"code": 0, "da', b"\xff\xfe"])
+def test_a_body_that_is_not_json_is_retryable_for_every_provider(api, body):
+    with pytest.raises(ApiError) as caught:
+        get_provider(api).check_response(200, {}, body)
+    assert caught.value.error_class is ErrorClass.RETRYABLE
