@@ -7,6 +7,7 @@ import json
 import logging
 import shlex
 import sys
+from typing import NoReturn
 
 from harvester.apis import get_provider
 from harvester.sandbox import providers
@@ -87,11 +88,17 @@ def export_lines(base_url: str) -> str:
     )
 
 
+def _fail(message: str) -> NoReturn:
+    """One line on standard error, exit code 2 (a usage mistake)."""
+    print(f"python -m harvester.sandbox: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.print_env:
         if args.port == 0:
-            sys.exit("python -m harvester.sandbox: --print-env needs the sandbox's --port (not 0)")
+            _fail("--print-env needs the sandbox's --port (not 0)")
         sys.stdout.write(export_lines(f"http://{args.host}:{args.port}"))
         sys.exit(0)
     logging.basicConfig(
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.rate_limit_burst < 1:
             raise ValueError(f"--rate-limit-burst must be at least 1, got {args.rate_limit_burst}")
     except ValueError as exc:
-        sys.exit(f"python -m harvester.sandbox: {exc}")
+        _fail(str(exc))
     config = SandboxConfig(
         seed=args.seed,
         store_sizes=[int(s) for s in args.stores.split(",")] if args.stores else None,
@@ -112,7 +119,13 @@ def main(argv: list[str] | None = None) -> None:
         rate_limits=rate_limits,
         rate_limit_burst=args.rate_limit_burst,
     )
-    server = SandboxServer(build_app(config), args.host, args.port)
+    try:
+        server = SandboxServer(build_app(config), args.host, args.port)
+    except OSError as exc:  # most often: the port is taken (another sandbox still runs)
+        _fail(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); stop what uses it "
+            "or pick another --port (0: any free one)"
+        )
     # One JSON line on stdout so that scripts (and tests) can read the address.
     print(
         json.dumps({"sandbox": server.base_url, "stores": len(server.app.catalog.stores)}),

@@ -12,8 +12,9 @@ sandbox, whose port replaces the README's ``8960``; the ``export`` and ``eval`` 
 met earlier in the same block run before each command. Commands run in README order
 against one sandbox and one database (a re-crawl after a price change sees it).
 
-Every command must exit 0; a ``scrapy crawl`` must also scrape at least one item
-(``item_scraped_count`` in its stats). Commands in ``SKIP`` are not run, each for the
+Every command must exit 0 and print no traceback; a ``scrapy crawl`` must also scrape
+at least one item (``item_scraped_count`` in its stats, or in the file it appends its
+log to). Commands in ``SKIP`` are not run, each for the
 reason given; ``test_skip_list_is_current`` fails when an entry matches nothing.
 """
 
@@ -173,5 +174,8 @@ def test_readme_command(command: Command, project: tuple[Path, dict[str, str]]) 
     assert completed.returncode == 0, f"exit {completed.returncode}:\n{output[-3000:]}"
     assert "Traceback" not in output, output[-3000:]
     if re.search(r"\bscrapy crawl\b", command.text):
+        for log in re.findall(r">>? *([\w./-]+)", command.text):  # a crawl logging to a file
+            if (folder / log).is_file():
+                output += (folder / log).read_text(encoding="utf-8", errors="replace")
         scraped = re.findall(r"'item_scraped_count': (\d+)", output)
         assert scraped and int(scraped[-1]) > 0, f"no items scraped:\n{output[-3000:]}"
