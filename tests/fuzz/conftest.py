@@ -10,6 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.storage.conftest import postgres_server
+
+__all__ = ["outcomes", "postgres_server"]
+
 OUTCOMES: dict[str, Counter[str]] = defaultdict(Counter)
 
 

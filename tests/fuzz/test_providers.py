@@ -1,7 +1,9 @@
 """Fuzz (issue 16): mutated versions of each provider's docs example answer, driven
 through the real code — envelope classification (``check_response`` on the body's
 bytes), page parsing, normalization (``to_product`` + the normalize pipeline) and a
-storage write into SQLite (``repository.write_batch``). Every case must end as stored
+storage write (``repository.write_batch``) into SQLite, and into PostgreSQL with
+fewer cases (``HARVESTER_FUZZ_PG_EXAMPLES``, default 300) when its server binaries are
+installed (required in CI, as for ``tests/storage``). Every case must end as stored
 products and/or dead letters, or a classified :class:`ApiError`; anything else raised
 fails the test.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from harvester import signals
@@ -33,6 +37,9 @@ from tests.conftest import load_fixture
 from tests.fuzz.mutations import mutated_bodies
 
 EXAMPLES = int(os.environ.get("HARVESTER_FUZZ_EXAMPLES", "2000"))
+#: Cases per fixture written into PostgreSQL (when its server binaries are installed;
+#: required in CI, as ``tests/storage`` does).
+PG_EXAMPLES = int(os.environ.get("HARVESTER_FUZZ_PG_EXAMPLES", "300"))
 #: Products written together.
 FLUSH_EVERY = 200
 
@@ -66,7 +73,8 @@ CASES: dict[str, tuple[str, str, Callable[[Any], list[Any]], dict[str, Any]]] = 
 class Drive:
     """The normalize pipeline (with its dead letters collected) and a SQLite database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, examples: int, label: str) -> None:
+        self.examples, self.label = examples, label
         crawler = get_crawler(settings_dict={"HARVESTER_NORMALIZE_ENABLED": True})
         self.pipeline = NormalizePipeline.from_crawler(crawler)
         self.letters: list[Any] = []
@@ -129,13 +137,29 @@ class Drive:
             write_batch(session, Batch(products=products), None)
 
 
-@pytest.fixture(scope="module")
-def drive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drive]:
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"
-    runner = Drive(f"sqlite:///{path}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def drive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Drive]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"
+        runner = Drive(f"sqlite:///{path}", EXAMPLES, "")
+        yield runner
+        runner.flush()
+        runner.engine.dispose()
+        return
+    server = request.getfixturevalue("postgres_server")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"fuzz_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    runner = Drive(server.rsplit("/", 1)[0] + f"/{name}", PG_EXAMPLES, " (postgresql)")
     yield runner
     runner.flush()
     runner.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -145,7 +169,7 @@ def test_every_mutated_answer_ends_as_products_dead_letters_or_an_api_error(
     document = load_fixture(CASES[name][1])
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=drive.examples,
         derandomize=True,
         deadline=None,
         database=None,
@@ -153,7 +177,7 @@ def test_every_mutated_answer_ends_as_products_dead_letters_or_an_api_error(
     )
     @given(body=mutated_bodies(document))
     def run(body: bytes) -> None:
-        outcomes[name][drive.case(name, body)] += 1
+        outcomes[name + drive.label][drive.case(name, body)] += 1
 
     run()
     drive.flush()
