@@ -367,7 +367,8 @@ def to_product(record: Any, context: dict[str, Any]) -> dict[str, Any]:
     if not product_id:
         raise fields.FieldError("result.InputItemId", "missing")
     user_type = ci(result, "UserType")
-    tmall = str(user_type) == "1"
+    user_kind = str(user_type) if isinstance(user_type, (str, int)) else None
+    tmall = user_kind == "1"
     seller_id = fields.optional_id(ci(result, "SellerId"), "result.SellerId")
     commission = _number(result, "CommissionRate", "result", Decimal)
     price_raw = ci(result, "ZkFinalPrice")
@@ -377,7 +378,7 @@ def to_product(record: Any, context: dict[str, Any]) -> dict[str, Any]:
         "dynamic_item_id": None
         if dynamic_id in (None, "", product_id)
         else fields.text(dynamic_id, "result.ItemId"),
-        "user_type": {"1": "tmall", "0": "taobao"}.get(str(user_type), user_type),
+        "user_type": {"1": "tmall", "0": "taobao"}.get(user_kind or "", user_type),
         "nick": ci(result, "Nick"),
         "provcity": ci(result, "Provcity"),
         "short_title": ci(result, "ShortTitle"),

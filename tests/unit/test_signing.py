@@ -7,8 +7,8 @@ from scrapy.http import FormRequest, JsonRequest
 from scrapy.utils.request import fingerprint
 from scrapy.utils.test import get_crawler
 
-from harvester.apis import pandapon
-from harvester.apis.base import MissingCredentials, require
+from harvester.apis import all_providers, pandapon
+from harvester.apis.base import MissingCredentials, Provider, require
 from harvester.extensions.redact import SecretFilter
 from harvester.fingerprint import AuthlessRequestFingerprinter
 from harvester.middlewares.signing import ApiSigningMiddleware
@@ -115,3 +115,12 @@ def test_secret_filter_redacts():
         log_filter.redact("settings {'PANDAPON_SECRET_KEY': 'secret-456'}")
         == "settings {'PANDAPON_SECRET_KEY': '***'}"
     )
+
+
+def test_every_provider_module_meets_the_provider_contract():
+    members = [*Provider.__annotations__, "sign", "check_response", "to_product"]
+    providers = all_providers()
+    assert sorted(p.NAME for p in providers) == ["aliexpress", "aliyun", "pandapon", "vvtool"]
+    for provider in providers:
+        assert [m for m in members if not hasattr(provider, m)] == [], provider.NAME
+        assert isinstance(provider.AUTH_PARAMS, tuple)
