@@ -251,8 +251,11 @@ class SqlStoragePipeline:
         if self.run_id is None:
             return
         stats = dict(self.crawler.stats.get_stats())
-        # rows are missing until the spool is replayed: do not infer delistings then
-        partial = stats.get("harvester/storage/spooled") or stats.get("harvester/storage/lost")
+        # rows are missing until the spool is replayed, or were refused (dead letters): do
+        # not infer delistings then (a refused product is still listed)
+        partial = any(
+            stats.get(f"harvester/storage/{key}") for key in ("spooled", "lost", "refused")
+        )
         complete = [] if partial else list(self._complete)
         delisted = await self.writer.finish(reason, stats, complete)
         if delisted is not None:

@@ -235,3 +235,20 @@ def test_outage_mid_crawl_loses_nothing(database_url, writer, tmp_path, request,
             session.scalar(select(models.CrawlRun.complete).where(models.CrawlRun.id == 2)) is False
         )
     engine.dispose()
+
+
+def test_a_product_the_database_refuses_is_not_delisted(tmp_path):
+    """A complete walk whose product the database refused (a dead letter) infers no
+    delisting: the refused product is still listed."""
+    url = f"sqlite:///{tmp_path / 'refused.sqlite'}"
+    run_pipeline(settings(url, tmp_path, "thread"), crawl_items(1))
+    items = crawl_items(1)
+    refused = items[0]
+    items[0] = replace(refused, shop_id="x" * 65)  # beyond shop_id's 64 characters
+    stats = run_pipeline(settings(url, tmp_path, "thread"), items)
+    assert stats["harvester/storage/refused"] == 1
+    assert stats.get("harvester/storage/delisted") == 0
+    listed = {
+        product_id for product_id, *_, still_listed in snapshot(url)["products"] if still_listed
+    }
+    assert refused.product_id in listed
