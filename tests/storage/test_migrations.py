@@ -34,7 +34,7 @@ def test_dbupgrade_on_an_empty_database_gives_the_models_schema(database_url):
         timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
-    assert f"database schema: empty -> {head()}" in completed.stdout
+    assert f": empty -> {head()}" in completed.stdout
     engine = make_engine(database_url)
     assert current(engine) == head()
     assert schema_diff(engine) == []
