@@ -18,10 +18,34 @@ from harvester.testing import run_sandbox
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Log lines the demo shows: progress, the end-of-run summary and outcome, problems.
+SHOWN = (
+    "] INFO: Progress:",
+    "] INFO: Run summary:",
+    "[harvester.extensions.outcome]",
+    "] WARNING:",
+    "] ERROR:",
+)
+
+
 def scrapy(env: dict[str, str], *args: str) -> None:
-    command = [sys.executable, "-m", "scrapy", *args, "-s", "LOG_LEVEL=WARNING"]
+    """Run ``scrapy ARGS``, showing its progress lines, summary block and problems."""
+    command = [sys.executable, "-m", "scrapy", *args]
+    command += ["-s", "LOG_LEVEL=INFO", "-s", "HARVESTER_PROGRESS_INTERVAL=3"]
     print("$ scrapy " + " ".join(args), flush=True)
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as process:
+        assert process.stderr is not None
+        in_block = False
+        for line in process.stderr:
+            # the summary block's lines are indented under its first line
+            in_block = in_block and line.startswith("  ")
+            if in_block or any(marker in line for marker in SHOWN):
+                print("    " + line.rstrip().split("] ", 1)[-1].removeprefix("INFO: "), flush=True)
+                in_block = in_block or "Run summary:" in line
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
 
 
 def id_file(name: str, ids: list[object]) -> str:

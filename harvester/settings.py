@@ -69,10 +69,19 @@ EXTENSIONS = {
     "harvester.extensions.throttle.ApiAutoThrottle": 0,
     "harvester.extensions.gc.GcThresholds": 0,
     "harvester.extensions.dead_letters.DeadLetters": 0,
+    "harvester.extensions.progress.Progress": 0,
+    "harvester.extensions.timeline.Timeline": 0,
+    "harvester.extensions.summary.RunSummary": 0,
+    # monitors run at spider_closed, before the run outcome (built later) decides
+    "harvester.monitors.HarvesterMonitors": 500,
     # built last, so that its spider_closed handler runs after the monitors'
     "harvester.extensions.outcome.RunOutcome": 1000,
     "harvester.extensions.heartbeat.RunHeartbeat": 1000,
 }
+# the raw stats dict is logged at DEBUG by the run summary (and kept in crawl_runs.stats)
+STATS_DUMP = False
+# Scrapy's "Crawled N pages (at N pages/min)" line: the progress line says more
+LOGSTATS_INTERVAL = 0.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -157,6 +166,49 @@ HARVESTER_LEDGER_MAX_LATENCY = 0.5
 #: many hours ago whose listing did not change since; 0 fetches every detail (per run:
 #: -s HARVESTER_VVTOOL_DETAIL_MAX_AGE=0).
 HARVESTER_VVTOOL_DETAIL_MAX_AGE = 24.0
+#: Progress of bounded crawls (harvester/extensions/progress.py): an INFO line every
+#: HARVESTER_PROGRESS_INTERVAL seconds with done/planned calls, %, items, rate and ETA,
+#: and stats under harvester/progress/.
+HARVESTER_PROGRESS_ENABLED = True
+HARVESTER_PROGRESS_INTERVAL = 10.0
+#: A live progress bar (rich) under the log when stderr is a terminal.
+HARVESTER_PROGRESS_BAR = True
+#: Per-second counters (calls per API, items, errors, back-offs) kept in the final stats
+#: as harvester/timeline, for `scrapy report`...
+HARVESTER_TIMELINE_ENABLED = True
+#: ...folded into at most this many buckets.
+HARVESTER_TIMELINE_POINTS = 1800
+#: The end-of-run summary block (harvester/extensions/summary.py); it also logs the raw
+#: stats at DEBUG (STATS_DUMP is off).
+HARVESTER_SUMMARY_ENABLED = True
+#: Monitors (Spidermon) at close: harvester/monitors/. A failed monitor fails the run.
+HARVESTER_MONITORS_ENABLED = True
+#: Fewest items a run must scrape (0: no minimum).
+HARVESTER_MONITOR_MIN_ITEMS = 0
+#: Highest share of API calls that may end in an error (dead-lettered or given up).
+HARVESTER_MONITOR_MAX_ERROR_RATE = 0.05
+#: Highest share of dead letters (records and calls) per item scraped.
+HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE = 0.05
+#: Finish reasons that pass.
+HARVESTER_MONITOR_FINISH_REASONS = ["finished"]
+#: Least share of products with a value in each field (0 and False are values;
+#: None, "", [] and {} are not): {"product_id": 1.0, "price": 0.9}.
+HARVESTER_MONITOR_FIELD_COVERAGE: dict[str, float] = {
+    "source": 1.0,
+    "product_id": 1.0,
+    "title": 0.9,
+    "price": 0.9,
+    "currency": 0.9,
+}
+#: When a monitor fails, POST the failures as JSON to this URL; empty (default): off.
+#: Other Spidermon actions (e-mail, Slack...): README "Monitors".
+HARVESTER_MONITOR_WEBHOOK_URL = ""
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["harvester.monitors.suite.CloseMonitors"]
+# field coverage counts 0 and False; skips None, "", [], {}
+SPIDERMON_ADD_FIELD_COVERAGE = True
+SPIDERMON_FIELD_COVERAGE_SKIP_NONE = True
+SPIDERMON_FIELD_COVERAGE_SKIP_FALSY = False
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.

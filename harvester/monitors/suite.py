@@ -1,0 +1,139 @@
+"""The close monitors and the actions that record and announce their result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from spidermon import Monitor, MonitorSuite, monitors
+from spidermon.core.actions import Action
+from spidermon.exceptions import SkipAction
+
+from harvester.monitors import FAILED, PASSED
+from harvester.reporting.stats import error_rate, lost_calls, prefixed
+
+logger = logging.getLogger(__name__)
+
+
+class HarvesterMonitor(Monitor):
+    @property
+    def stats(self) -> dict[str, Any]:
+        return dict(self.data.stats)
+
+    def setting(self, name: str) -> Any:
+        return self.data.crawler.settings.get(name)
+
+
+@monitors.name("items")
+class ItemsMonitor(HarvesterMonitor):
+    @monitors.name("minimum")
+    def test_minimum_items(self) -> None:
+        least = int(self.setting("HARVESTER_MONITOR_MIN_ITEMS") or 0)
+        items = int(self.stats.get("item_scraped_count", 0))
+        self.assertGreaterEqual(
+            items, least, msg=f"{items} items, fewer than HARVESTER_MONITOR_MIN_ITEMS={least}"
+        )
+
+
+@monitors.name("errors")
+class ErrorsMonitor(HarvesterMonitor):
+    @monitors.name("error_rate")
+    def test_error_rate(self) -> None:
+        stats = self.stats
+        calls = int(stats.get("downloader/request_count", 0))
+        lost, rate = lost_calls(stats), error_rate(stats)
+        highest = float(self.setting("HARVESTER_MONITOR_MAX_ERROR_RATE"))
+        self.assertLessEqual(
+            rate,
+            highest,
+            msg=f"{lost} of {calls} calls failed ({rate:.1%}), above "
+            f"HARVESTER_MONITOR_MAX_ERROR_RATE={highest:g}",
+        )
+
+    @monitors.name("dead_letter_rate")
+    def test_dead_letter_rate(self) -> None:
+        stats = self.stats
+        letters = sum(prefixed(stats, "harvester/dead_letter/").values())
+        items = int(stats.get("item_scraped_count", 0))
+        highest = float(self.setting("HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE"))
+        rate = letters / (items + letters) if letters else 0.0
+        self.assertLessEqual(
+            rate,
+            highest,
+            msg=f"{letters} dead letters for {items} items ({rate:.1%}), above "
+            f"HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE={highest:g}",
+        )
+
+    @monitors.name("finish_reason")
+    def test_finish_reason(self) -> None:
+        allowed = self.data.crawler.settings.getlist("HARVESTER_MONITOR_FINISH_REASONS")
+        reason = self.stats.get("finish_reason")
+        self.assertIn(reason, allowed, msg=f"finish reason {reason!r} is not one of {allowed}")
+
+
+@monitors.name("coverage")
+class CoverageMonitor(HarvesterMonitor):
+    @monitors.name("product_fields")
+    def test_product_field_coverage(self) -> None:
+        stats = self.stats
+        if not stats.get("spidermon_item_scraped_count/Product"):
+            raise self.skipTest("no products")  # type: ignore[misc]
+        wanted = self.data.crawler.settings.getdict("HARVESTER_MONITOR_FIELD_COVERAGE")
+        short = {
+            field: round(float(stats.get(f"spidermon_field_coverage/Product/{field}", 0.0)), 3)
+            for field, least in wanted.items()
+            if float(stats.get(f"spidermon_field_coverage/Product/{field}", 0.0)) < float(least)
+        }
+        self.assertFalse(
+            short,
+            msg="field coverage below HARVESTER_MONITOR_FIELD_COVERAGE: "
+            + ", ".join(f"{field} {value:.1%} < {wanted[field]}" for field, value in short.items()),
+        )
+
+
+def _reason(result: Any) -> str:
+    """The assertion message of a failed monitor (the last line of its error)."""
+    text = str(result.error or result.reason or "failed").strip().splitlines()[-1]
+    return text.removeprefix("AssertionError: ").split(" : ", 1)[-1]
+
+
+class RecordResult(Action):
+    """Puts the suite's result into stats and logs each failed monitor's reason."""
+
+    def run_action(self) -> None:
+        stats = self.data.crawler.stats
+        passed = len(self.result.monitors_passed_results)
+        failed = self.result.monitors_failed_results
+        stats.set_value(PASSED, passed)
+        stats.set_value(FAILED, len(failed))
+        for result in failed:
+            name, reason = result.monitor.name, _reason(result)
+            stats.set_value(f"{FAILED}/{name}", reason)
+            logger.error("Monitor %s failed: %s", name, reason)
+
+
+class Webhook(Action):
+    """POSTs the failed monitors as JSON to ``HARVESTER_MONITOR_WEBHOOK_URL`` (off when empty)."""
+
+    def run_action(self) -> None:
+        settings = self.data.crawler.settings
+        url = settings.get("HARVESTER_MONITOR_WEBHOOK_URL")
+        if not url:
+            raise SkipAction("HARVESTER_MONITOR_WEBHOOK_URL is empty")
+        body = {
+            "spider": self.data.spider.name,
+            "failed": {r.monitor.name: _reason(r) for r in self.result.monitors_failed_results},
+        }
+        request = urllib.request.Request(
+            url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (configured URL)
+            pass
+
+
+class CloseMonitors(MonitorSuite):
+    monitors = [ItemsMonitor, ErrorsMonitor, CoverageMonitor]
+    monitors_finished_actions = [RecordResult]
+    monitors_failed_actions = [Webhook]

@@ -1,0 +1,116 @@
+"""Progress, ETA, timeline, summary and field coverage: the pure parts (issue 14)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from decimal import Decimal
+
+from harvester import signals
+from harvester.extensions.progress import ApiProgress, Progress, api_qps, clock
+from harvester.extensions.progress_bar import LiveBar, _ConsoleStream
+from harvester.extensions.summary import summary_lines
+from harvester.extensions.timeline import fold
+from harvester.items import Product
+from harvester.monitors import HarvesterMonitors
+from tests.unit.crawler_stub import make_crawler
+
+
+def test_api_qps_reads_the_override_else_the_provider_default():
+    crawler = make_crawler(HARVESTER_RATE_LIMITS={"aliyun": 2})
+    assert api_qps(crawler.settings, "aliyun") == 2.0
+    assert api_qps(crawler.settings, "pandapon") == 10.0
+    assert api_qps(crawler.settings, "nope") is None
+
+
+def test_eta_is_remaining_calls_over_the_limit_or_the_slower_measured_rate():
+    api = ApiProgress(qps=10.0)
+    api.planned = 120
+    for second in range(20):  # 20 calls in 20 s: 1/s, slower than the limit
+        api.finish(float(second))
+    assert api.eta(now=20.0, started=0.0) == 100.0
+    fast = ApiProgress(qps=10.0)
+    fast.planned, fast.done = 120, 20
+    assert fast.eta(now=1.0, started=0.0) == 10.0  # too early to measure: the limit
+    assert ApiProgress(qps=None).eta(0.0, 0.0) == 0.0  # nothing planned, nothing left
+    assert clock(3725.4) == "1:02:05" and clock(None) == "?"
+
+
+def test_progress_counts_signals_and_keeps_stats():
+    crawler = make_crawler(HARVESTER_RATE_LIMITS={"pandapon": 5})
+    progress = Progress.from_crawler(crawler)
+    crawler.stats.open_spider()
+    crawler.signals.send_catch_log(signal=signals.units_planned, count=10, api="pandapon")
+    for _ in range(4):
+        crawler.signals.send_catch_log(signal=signals.unit_finished, api="pandapon")
+    figures = progress.snapshot()
+    assert (figures["done"], figures["planned"], figures["percent"]) == (4, 10, 40.0)
+    assert figures["eta_seconds"] == 1.2  # 6 calls at 5/s
+    progress.record(figures)
+    assert crawler.stats.get_value("harvester/progress/percent") == 40.0
+    assert crawler.stats.get_value("harvester/progress/pandapon/planned") == 10
+
+
+def test_timeline_folds_seconds_into_buckets():
+    assert fold(Counter({0: 3, 1: 2, 5: 1}), seconds=6, step=1) == [3, 2, 0, 0, 0, 1]
+    assert fold(Counter({0: 3, 1: 2, 5: 1, 6: 4}), seconds=7, step=3) == [5, 1, 4]
+
+
+def test_summary_lines_tell_outcome_calls_letters_and_monitors():
+    stats = {
+        "elapsed_time_seconds": 20.0,
+        "harvester/api/pandapon/ok": 150,
+        "harvester/api/pandapon/throttled": 10,
+        "item_scraped_count": 2600,
+        "harvester/dead_letter/pandapon/record": 2,
+        "retry/count": 3,
+        "harvester/monitors/passed": 4,
+        "harvester/monitors/failed": 1,
+        "harvester/monitors/failed/items/minimum": "too few",
+    }
+    lines = dict(
+        summary_lines(
+            stats,
+            {"status": "failed", "exit_code": 1, "reason": "x"},
+            None,
+            {"pandapon": 8.0},
+            "sqlite:///x.sqlite",
+        )
+    )
+    assert lines["status"] == "failed (exit code 1)"
+    assert lines["calls"] == "pandapon 160 (8.0/s, limit 8/s)"
+    assert lines["dead letters"] == "pandapon/record 2"
+    assert lines["monitors"] == "4 passed, FAILED: items/minimum"
+    assert lines["retries"].startswith("3 retried")
+    assert dict(summary_lines({"finish_reason": "shutdown"}, {}, None, {}, "-"))["status"] == (
+        "shutdown (Scrapy finish reason)"
+    )
+
+
+def test_field_coverage_counts_zero_and_false_but_not_none_or_empty():
+    crawler = make_crawler()
+    monitors = HarvesterMonitors.from_crawler(crawler)
+    crawler.stats.open_spider()
+    product = Product(
+        source="1688", product_id="1", api="pandapon", title="", price=Decimal(0), stock=0
+    )
+    monitors.item_scraped(product, None, crawler.spider)
+    stats = crawler.stats.get_stats()
+    assert stats["spidermon_item_scraped_count/Product/price"] == 1
+    assert stats["spidermon_item_scraped_count/Product/stock"] == 1
+    assert "spidermon_item_scraped_count/Product/title" not in stats
+    assert "spidermon_item_scraped_count/Product/title_en" not in stats
+
+
+def test_live_bar_prints_log_lines_above_itself_and_gives_the_stream_back():
+    handler = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(handler)
+    try:
+        bar = LiveBar()
+        assert isinstance(handler.stream, _ConsoleStream)
+        bar.update({"planned": 10, "done": 5, "items": 50, "eta_seconds": 3.0, "percent": 50.0})
+        bar.stop()
+        assert handler.stream is sys.stderr
+    finally:
+        logging.getLogger().removeHandler(handler)
