@@ -119,6 +119,8 @@ def main() -> None:
             "-a",
             "country=DE",
         )
+        report = ROOT / "data" / "report.html"
+        scrapy(env, "report", "--last", "6", "-o", str(report))
     summarize(database_url)
 
 

@@ -112,14 +112,15 @@ def classify(
     errors = _sum(stats, "spider_exceptions/")
     if errors:
         return make(FAILED, f"{errors} unhandled error(s) in callbacks: see the log above")
-    monitors = stats.get(MONITORS_FAILED) or 0
-    if monitors:
-        return make(FAILED, f"{monitors} monitor(s) failed: see the monitor report above")
     items = stats.get("item_scraped_count", 0)
     failed_calls = _sum(stats, DEAD_LETTERS, LOST_CALL_KINDS)
     rejected = _sum(stats, DEAD_LETTERS, ("record",))
     if failed_calls and not items:
         return make(FAILED, f"nothing collected: all {failed_calls} failed call(s) dead-lettered")
+    # a monitor's threshold (after the failures above, which say more precisely what broke)
+    monitors = stats.get(MONITORS_FAILED) or 0
+    if monitors:
+        return make(FAILED, f"{monitors} monitor(s) failed: see the monitor report above")
     # 5. ended, but not everything was fetched and stored
     missed = [
         template.format(value=stats[key])

@@ -110,7 +110,8 @@ def bars_chart(title: str, values: dict[str, float], color: str = ERROR) -> str:
     figure = _figure(max(1.4, 0.35 * len(pairs) + 0.9))
     axes = figure.subplots()
     labels = [label if len(label) <= 70 else label[:67] + "..." for label, _ in pairs]
-    axes.barh(labels, [v for _, v in pairs], color=color)
+    axes.barh(labels, [v for _, v in pairs], color=color, height=0.5)
+    axes.set_ylim(-0.75, len(pairs) - 0.25)
     for index, (_, value) in enumerate(pairs):
         axes.annotate(
             f"{value:g}", (value, index), xytext=(3, -3), textcoords="offset points", fontsize=8
