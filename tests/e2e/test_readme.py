@@ -13,9 +13,10 @@ met earlier in the same block run before each command. Commands run in README or
 against one sandbox and one database (a re-crawl after a price change sees it).
 
 Every command must exit 0 and print no traceback; a ``scrapy crawl`` must also scrape
-at least one item (``item_scraped_count`` in its stats, or in the file it appends its
-log to). Commands in ``SKIP`` are not run, each for the
-reason given; ``test_skip_list_is_current`` fails when an entry matches nothing.
+at least one item (the run summary's ``items N scraped``, or ``item_scraped_count`` in
+its stats, in its output or in the file it appends its log to). Commands in ``SKIP`` are
+not run, each for the reason given; ``test_skip_list_is_current`` fails when an entry
+matches nothing.
 """
 
 from __future__ import annotations
@@ -177,5 +178,7 @@ def test_readme_command(command: Command, project: tuple[Path, dict[str, str]]) 
         for log in re.findall(r">>? *([\w./-]+)", command.text):  # a crawl logging to a file
             if (folder / log).is_file():
                 output += (folder / log).read_text(encoding="utf-8", errors="replace")
-        scraped = re.findall(r"'item_scraped_count': (\d+)", output)
+        # the run summary's "items  N scraped" line (the raw stats dict is at DEBUG)
+        scraped = re.findall(r"'item_scraped_count': (\d+)|^ +items +(\d+) scraped", output, re.M)
+        scraped = ["".join(pair) for pair in scraped]
         assert scraped and int(scraped[-1]) > 0, f"no items scraped:\n{output[-3000:]}"
