@@ -49,6 +49,11 @@ class RelatedArguments(SpiderArguments):
     language: str = Field("en", title="Language", description="answer language")
 
 
+def unit(offer_id: str, page: int) -> str:
+    """The work-ledger key of one page of *offer_id*'s related items."""
+    return f"related:{offer_id}:{page}"
+
+
 class RelatedSpider(ApiSpider):
     name = "related"
     apis = (pandapon.NAME,)
@@ -65,18 +70,39 @@ class RelatedSpider(ApiSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for seed in self.seeds:
-            request = self.node_request(seed, 0)
-            if request is not None:
+            for request in self.node_requests(seed, 0):
                 yield request
 
-    def node_request(self, offer_id: str, depth: int, page: int = 1) -> Request | None:
+    def node_requests(self, offer_id: str, depth: int, page: int = 1) -> Iterator[Request]:
+        """The call for *page* of *offer_id*'s related items, or, when the work ledger has
+        it done (a resumed run), the calls its stored outcome leads to."""
         if page == 1:
             if offer_id in self.expanded:
-                return None
+                return
             self.expanded.add(offer_id)
         elif page > MAX_PAGES_PER_NODE:
             self.crawler.stats.inc_value("harvester/related/max_pages_reached")
-            return None
+            return
+        if not self.ledger.is_done(unit(offer_id, page)):
+            yield self.node_request(offer_id, depth, page)
+            return
+        outcome = self.ledger.outcome(unit(offer_id, page))
+        for related_id in outcome["related"]:
+            if self.keep(related_id) and depth < self.max_depth:
+                yield from self.node_requests(related_id, depth + 1)
+        if not outcome["last"]:
+            yield from self.node_requests(offer_id, depth, page + 1)
+
+    def keep(self, related_id: str) -> bool:
+        """Count *related_id* as stored (within ``max_items``); whether to walk on from it."""
+        if related_id not in self.stored:
+            if len(self.stored) >= self.max_items:
+                self.crawler.stats.set_value("harvester/related/max_items_reached", True)
+                return False
+            self.stored.add(related_id)
+        return len(self.stored) < self.max_items
+
+    def node_request(self, offer_id: str, depth: int, page: int) -> Request:
         body = pandapon.related_body(int(offer_id), page, self.page_size, self.language)
         self.plan(1, pandapon.NAME)  # the graph has no totals: one call at a time
         return self.api_request(
@@ -99,6 +125,7 @@ class RelatedSpider(ApiSpider):
             return
         self.crawler.stats.inc_value("harvester/related/pages")
         received = received_at(response)
+        related: list[str] = []  # the work ledger's outcome: a resumed run walks on from it
         for position, offer in enumerate(offers, start=1):
             related_id = offer.get("offerId") if isinstance(offer, dict) else None
             related_id = str(related_id) if isinstance(related_id, (str, int)) else ""
@@ -113,6 +140,7 @@ class RelatedSpider(ApiSpider):
                     continue
                 self.stored.add(related_id)
                 yield self.record(pandapon.NAME, offer, {}, response)
+            related.append(related_id)
             yield RelatedEdge(
                 pandapon.SOURCE,
                 offer_id,
@@ -121,10 +149,8 @@ class RelatedSpider(ApiSpider):
                 fetched_at=received,
             )
             if depth < self.max_depth and len(self.stored) < self.max_items:
-                request = self.node_request(related_id, depth + 1)
-                if request is not None:
-                    yield request
-        if not pandapon.is_last_related_page(offers, self.page_size):
-            request = self.node_request(offer_id, depth, page + 1)
-            if request is not None:
-                yield request
+                yield from self.node_requests(related_id, depth + 1)
+        last = pandapon.is_last_related_page(offers, self.page_size)
+        if not last:
+            yield from self.node_requests(offer_id, depth, page + 1)
+        yield from self.ledger.mark(unit(offer_id, page), {"related": related, "last": last})
