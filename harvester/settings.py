@@ -205,10 +205,8 @@ HARVESTER_MONITOR_FIELD_COVERAGE: dict[str, float] = {
 HARVESTER_MONITOR_WEBHOOK_URL = ""
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["harvester.monitors.suite.CloseMonitors"]
-# field coverage counts 0 and False; skips None, "", [], {}
-SPIDERMON_ADD_FIELD_COVERAGE = True
-SPIDERMON_FIELD_COVERAGE_SKIP_NONE = True
-SPIDERMON_FIELD_COVERAGE_SKIP_FALSY = False
+# field coverage is counted by harvester.monitors (the checked fields only, 0 is a value)
+SPIDERMON_ADD_FIELD_COVERAGE = False
 #: PandaPon: pageSize asked for (the server may cap it; paging follows totalPage).
 HARVESTER_PANDAPON_PAGE_SIZE = 50
 #: PandaPon: offers one store query can page through; bigger stores are split in price bands.

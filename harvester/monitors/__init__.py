@@ -20,6 +20,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured, ScrapyDeprecationWarning
 from spidermon.contrib.scrapy.extensions import Spidermon
 
+from harvester.items import Product
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
@@ -31,6 +33,8 @@ warnings.filterwarnings(
 
 PASSED = "harvester/monitors/passed"
 FAILED = "harvester/monitors/failed"
+#: ``<COVERAGE>/products`` products scraped, ``<COVERAGE>/<field>`` those with a value.
+COVERAGE = "harvester/monitors/coverage"
 
 
 class HarvesterMonitors(Spidermon):
@@ -40,9 +44,50 @@ class HarvesterMonitors(Spidermon):
     def from_crawler(cls, crawler: Crawler) -> Spidermon:
         if not crawler.settings.getbool("HARVESTER_MONITORS_ENABLED"):
             raise NotConfigured("HARVESTER_MONITORS_ENABLED is off")
+        fields = list(crawler.settings.getdict("HARVESTER_MONITOR_FIELD_COVERAGE"))
+        if fields:
+            # connected before Spidermon's own handlers: its counts are in stats when the
+            # suite runs at spider_closed
+            counter = CoverageCounter(crawler, fields)
+            crawler.signals.connect(counter.item_scraped, signal=signals.item_scraped, weak=False)
+            crawler.signals.connect(counter.spider_closed, signal=signals.spider_closed, weak=False)
         extension = super().from_crawler(crawler)
         crawler.signals.connect(_quiet_report, signal=signals.spider_opened)
         return extension
+
+
+class CoverageCounter:
+    """Counts, per product, the checked fields that hold a value, as the product is
+    serialized (its field values), and puts the counts in stats at close. (Spidermon's
+    own SPIDERMON_ADD_FIELD_COVERAGE reads the settings and walks every field for every
+    item, ~100x slower, and skips 0 unless told otherwise.)"""
+
+    def __init__(self, crawler: Crawler, fields: list[str]) -> None:
+        self.stats = crawler.stats
+        self.fields = fields
+        self.products = 0
+        self.counts = dict.fromkeys(fields, 0)
+
+    def item_scraped(self, item: Any) -> None:
+        if not isinstance(item, Product):
+            return
+        self.products += 1
+        counts = self.counts
+        for field in self.fields:
+            if has_value(getattr(item, field, None)):
+                counts[field] += 1
+
+    def spider_closed(self) -> None:
+        self.stats.set_value(f"{COVERAGE}/products", self.products)
+        for field, count in self.counts.items():
+            self.stats.set_value(f"{COVERAGE}/{field}", count)
+
+
+def has_value(value: Any) -> bool:
+    """``0`` and ``False`` are values; ``None`` and empty strings, lists, dicts are not."""
+    if value is None:
+        return False
+    return not (isinstance(value, (str, list, tuple, dict)) and not value)
 
 
 class _DemoteReport(logging.Filter):

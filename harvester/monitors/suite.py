@@ -11,7 +11,7 @@ from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
 from spidermon.exceptions import SkipAction
 
-from harvester.monitors import FAILED, PASSED
+from harvester.monitors import COVERAGE, FAILED, PASSED
 from harvester.reporting.stats import error_rate, lost_calls, prefixed
 
 logger = logging.getLogger(__name__)
@@ -78,14 +78,12 @@ class CoverageMonitor(HarvesterMonitor):
     @monitors.name("product_fields")
     def test_product_field_coverage(self) -> None:
         stats = self.stats
-        if not stats.get("spidermon_item_scraped_count/Product"):
+        products = int(stats.get(f"{COVERAGE}/products", 0))
+        if not products:
             raise self.skipTest("no products")  # type: ignore[misc]
         wanted = self.data.crawler.settings.getdict("HARVESTER_MONITOR_FIELD_COVERAGE")
-        short = {
-            field: round(float(stats.get(f"spidermon_field_coverage/Product/{field}", 0.0)), 3)
-            for field, least in wanted.items()
-            if float(stats.get(f"spidermon_field_coverage/Product/{field}", 0.0)) < float(least)
-        }
+        coverage = {f: int(stats.get(f"{COVERAGE}/{f}", 0)) / products for f in wanted}
+        short = {f: value for f, value in coverage.items() if value < float(wanted[f])}
         self.assertFalse(
             short,
             msg="field coverage below HARVESTER_MONITOR_FIELD_COVERAGE: "

@@ -79,6 +79,8 @@ def test_progress_eta_and_summary_match_the_crawl(sandbox, run_crawl, db_url):
     )
     assert block["data"] == f"{db_url} (crawl_runs.id {run_id})"
     assert block["monitors"] == "5 passed"
+    assert result.stats["harvester/monitors/coverage/products"] == products
+    assert result.stats["harvester/monitors/coverage/price"] == products
     tail = result.log[result.log.index("Run summary:") :].splitlines()
     assert "Run complete (exit code 0)" in tail[-1]
     # the raw stats dict is not dumped at INFO any more

@@ -13,7 +13,7 @@ from harvester.extensions.progress_bar import LiveBar, _ConsoleStream
 from harvester.extensions.summary import summary_lines
 from harvester.extensions.timeline import fold
 from harvester.items import Product
-from harvester.monitors import HarvesterMonitors
+from harvester.monitors import CoverageCounter, has_value
 from tests.unit.crawler_stub import make_crawler
 
 
@@ -90,17 +90,28 @@ def test_summary_lines_tell_outcome_calls_letters_and_monitors():
 
 def test_field_coverage_counts_zero_and_false_but_not_none_or_empty():
     crawler = make_crawler()
-    monitors = HarvesterMonitors.from_crawler(crawler)
+    counter = CoverageCounter(crawler, ["price", "stock", "title", "title_en", "available"])
     crawler.stats.open_spider()
     product = Product(
-        source="1688", product_id="1", api="pandapon", title="", price=Decimal(0), stock=0
+        source="1688",
+        product_id="1",
+        api="pandapon",
+        title="",
+        price=Decimal(0),
+        stock=0,
+        available=False,
     )
-    monitors.item_scraped(product, None, crawler.spider)
+    for item in (product, {"not": "a product"}):
+        counter.item_scraped(item)
+    counter.spider_closed()
     stats = crawler.stats.get_stats()
-    assert stats["spidermon_item_scraped_count/Product/price"] == 1
-    assert stats["spidermon_item_scraped_count/Product/stock"] == 1
-    assert "spidermon_item_scraped_count/Product/title" not in stats
-    assert "spidermon_item_scraped_count/Product/title_en" not in stats
+    assert stats["harvester/monitors/coverage/products"] == 1
+    assert stats["harvester/monitors/coverage/price"] == 1
+    assert stats["harvester/monitors/coverage/stock"] == 1
+    assert stats["harvester/monitors/coverage/available"] == 1
+    assert stats["harvester/monitors/coverage/title"] == 0
+    assert stats["harvester/monitors/coverage/title_en"] == 0
+    assert not has_value([]) and not has_value({}) and has_value(0.0)
 
 
 def test_live_bar_prints_log_lines_above_itself_and_gives_the_stream_back():
