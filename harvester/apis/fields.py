@@ -13,7 +13,6 @@ Bounds follow the storage schema (``harvester/storage/models.py``): money is
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -268,46 +267,23 @@ def https_url(value: Any, path: str = "url", *, base: str | None = None) -> str 
 MAX_DEPTH = 64
 
 
-def storable(value: Any, path: str = "raw") -> Any:
-    """*value* (raw JSON) as every JSON column accepts it: itself when it already is
-    (the common case, checked by the C encoder), else a copy with non-finite numbers as
-    their text (``"NaN"``, ``"Infinity"``) and text :func:`clean`; :class:`FieldError`
-    when nested deeper than :data:`MAX_DEPTH`. Used for the raw payload a product keeps."""
-    if _depth(value) > MAX_DEPTH:
-        raise FieldError(path, f"nested deeper than {MAX_DEPTH} levels")
-    try:
-        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
-        return _storable(value)
-    return value
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of *value* (stops counting past :data:`MAX_DEPTH`)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_DEPTH:
-                break
-        children = node.values() if type(node) is dict else node if type(node) is list else ()
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
-    return deepest if type(value) in (dict, list) else 0
-
-
-def _storable(value: Any) -> Any:
-    if isinstance(value, str):
+def storable(value: Any, path: str = "raw", depth: int = 0) -> Any:
+    """A copy of a raw JSON value that every JSON column accepts: non-finite numbers as
+    their text (``"NaN"``, ``"Infinity"``), text :func:`clean`; :class:`FieldError` when
+    nested deeper than :data:`MAX_DEPTH`. Used for the raw payload a product keeps."""
+    kind = type(value)
+    if kind is str:
         return value if value.isascii() and "\x00" not in value else clean(value)
-    if isinstance(value, float):
+    if kind is float:
         if math.isfinite(value):
             return value
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            raise FieldError(path, f"nested deeper than {MAX_DEPTH} levels")
+        if kind is list:
+            return [storable(v, path, depth + 1) for v in value]
+        return {storable(k): storable(v, path, depth + 1) for k, v in value.items()}
     return value
 
 
