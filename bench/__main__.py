@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 #: Helper modules that are not benchmarks themselves.
-NOT_BENCHMARKS = {"bare_spider"}
+NOT_BENCHMARKS: set[str] = set()
 
 
 def benchmarks() -> list[str]:

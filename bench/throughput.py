@@ -1,42 +1,41 @@
-"""Throughput: the store walk with normalization and SQLite storage vs a bare Scrapy spider.
+"""Throughput: what storage costs a crawl, and whether that cost stays flat as the catalog grows.
 
-    python -m bench throughput [--offers 50000] [--repeat 5]
+    python -m bench throughput [--offers 30000,200000] [--repeat 3]
+        [--database-rows 1000000] [--write-rows 20000] [--backends sqlite,postgresql] [--quick]
 
-In one run, over the same sandbox store (``--offers`` offers, a straight page walk
-of 50 per page), it measures and prints:
+In one run it measures and prints:
 
-1. the bare spider of :mod:`bench.bare_spider` (same requests, plain dicts, no
-   pipelines) — items/s, the baseline;
-2. the project's ``store`` spider with normalization and SQLite storage — items/s
-   and the ratio to (1) (elapsed time includes the final database flush);
-3. the storage path alone (``repository.write_batch`` in batches of 500) vs raw
-   ``sqlite3.executemany`` of the same rows into the same tables (products,
-   payloads, history) — rows/s, ratio;
-4. peak RSS of (1) and (2) (Scrapy's ``memusage/max``).
+1. per store size (``--offers``), the ``store`` spider walking one sandbox store
+   (a straight page walk, 50 offers a page) with normalization and SQLite storage,
+   against the same spider with pipelines off (``ITEM_PIPELINES = {}``): items/s
+   and their ratio (goal ≥ 0.9), crawls alternating (A, B, A, B, ...; ``--repeat``
+   pairs): the ratio of the median rates and the median of each pair's ratio;
+   elapsed time includes the final database flush and the row count is checked;
+2. the crawl process's memory growth per million items walked: the slope of its peak
+   RSS (Scrapy's ``memusage/max``, sampled every second) between the smallest and
+   the largest store (goal ≤ 50 MiB);
+3. per backend (PostgreSQL on a throwaway server, :mod:`harvester.testing_postgres`),
+   the storage writer's rows/s into an empty database and into one already holding
+   ``--database-rows`` products (:mod:`bench._writer`; goal: within 20 %);
+4. the storage path alone (``repository.write_batch``, public SQLAlchemy API) against
+   plain ``sqlite3.executemany`` of the same rows (goal ≥ 0.5).
 
-Crawls alternate (A, B, A, B, ...; ``--repeat`` pairs, 5 by default) and medians are
-reported: the ratio of the median rates, and the median of each pair's ratio.
-Goals: (2)/(1) ≥ 0.9, (3) ≥ 0.5.
+``--quick`` (5 000 and 20 000 offers, 1 pair, 100 000 rows) checks that it all runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from datetime import datetime
-from decimal import Decimal
+from contextlib import nullcontext
 from pathlib import Path
 
+from bench import _writer
 from harvester.testing import Sandbox, crawl, run_sandbox
 
-BATCH = 500
+MiB = 2**20
 
 
 def _summary(stats: dict[str, float]) -> dict[str, float]:
@@ -51,225 +50,127 @@ def _rate(run: dict[str, float]) -> float:
     return run["items"] / run["seconds"]
 
 
-def bare(sandbox: Sandbox, seller: str, pages: int) -> dict[str, float]:
+def store_walk(sandbox: Sandbox, offers: int, window: int, storage: bool) -> dict[str, float]:
+    """One ``store`` crawl of the store of *offers* offers; with storage into a new SQLite
+    database, or with pipelines off."""
     with tempfile.TemporaryDirectory() as tmp:
-        stats_path = Path(tmp) / "stats.json"
-        subprocess.run(
-            [sys.executable, "-m", "bench.bare_spider", seller, str(pages), str(stats_path)],
-            env={**os.environ, **sandbox.client_environment()},
-            check=True,
-        )
-        return _summary(json.loads(stats_path.read_text()))
-
-
-def project(sandbox: Sandbox, seller: str, window: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **sandbox.client_environment(),
-            "HARVESTER_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}",
+        path = Path(tmp) / "bench.sqlite"
+        settings: dict[str, object] = {
+            "LOG_LEVEL": "ERROR",
+            # the sandbox enforces no limit here: measure the pipeline, not the rate limiter
+            "HARVESTER_RATE_LIMITS_ENABLED": False,
+            "AUTOTHROTTLE_ENABLED": False,
+            # the sandbox's search window holds the whole store: a straight page walk
+            "HARVESTER_PANDAPON_SEARCH_WINDOW": window,
+            "MEMUSAGE_CHECK_INTERVAL_SECONDS": 1,
         }
+        if not storage:
+            settings["ITEM_PIPELINES"] = {}
         result = crawl(
             "store",
-            args={"seller_open_id": seller, "page_size": "50"},
-            env=env,
-            # the sandbox enforces no limit here: measure the pipeline, not the rate limiter
-            settings={
-                "LOG_LEVEL": "ERROR",
-                "HARVESTER_RATE_LIMITS_ENABLED": False,
-                "AUTOTHROTTLE_ENABLED": False,
-                # the sandbox's search window (run below) holds the whole store:
-                # a straight page walk, the bare spider's very requests
-                "HARVESTER_PANDAPON_SEARCH_WINDOW": window,
-            },
-            timeout=900,
+            args={"seller_open_id": sandbox.store(offers), "page_size": "50"},
+            env={**sandbox.client_environment(), "HARVESTER_DATABASE_URL": f"sqlite:///{path}"},
+            settings=settings,
+            timeout=3600,
         )
         assert result.returncode == 0, result.log[-2000:]
-        (count,) = (
-            sqlite3.connect(Path(tmp) / "bench.sqlite")
-            .execute("select count(*) from products")
-            .fetchone()
-        )
-    stats = result.stats
-    assert count == stats["item_scraped_count"], (count, stats["item_scraped_count"])
+        stats = result.stats
+        if storage:
+            with sqlite3.connect(path) as db:
+                (count,) = db.execute("select count(*) from products").fetchone()
+            assert count == stats["item_scraped_count"], (count, stats["item_scraped_count"])
+    assert stats["item_scraped_count"] == offers, stats["item_scraped_count"]
     assert stats.get("harvester/store/band_splits", 0) == 0, "the store walk split price bands"
     return _summary(stats)
 
 
-def storage(offers: int) -> tuple[float, float]:
-    """rows/s of repository.write_batch and of raw sqlite3.executemany, same rows."""
-    from sqlalchemy.orm import Session
-
-    from harvester.items import ApiRecord
-    from harvester.pipelines.normalize import build_product
-    from harvester.sandbox.apis.pandapon import offer_json
-    from harvester.sandbox.catalog import Catalog
-    from harvester.storage import repository
-    from harvester.storage.db import ensure_schema, make_engine
-
-    catalog = Catalog(1688, [offers])
-    products = [
-        build_product(ApiRecord("pandapon", offer_json(o), {"seller_id": "S"}))
-        for o in catalog.stores[0].offers
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'a.sqlite'}")
-        ensure_schema(engine)
-        start = time.perf_counter()
-        for i in range(0, len(products), BATCH):
-            with Session(engine) as session, session.begin():
-                repository.write_batch(
-                    session, repository.Batch(products=products[i : i + BATCH]), 1
-                )
-        ours = len(products) / (time.perf_counter() - start)
-        engine.dispose()
-        baseline = raw_executemany(Path(tmp) / "b.sqlite", products)
-    return ours, baseline
-
-
-def _insert_sql(table: str, columns: list[str]) -> str:
-    return f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
-
-
-def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-arg]
-    """rows/s of plain ``sqlite3.executemany`` writing the same rows into the same three tables
-    (products, product_payloads, product_history), values converted as the ORM types do."""
-    from harvester.storage.db import ensure_schema, make_engine
-    from harvester.storage.products import MERGED_COLUMNS, TRACKED_FIELDS
-
-    engine = make_engine(f"sqlite:///{path}")
-    ensure_schema(engine)
-    engine.dispose()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-
-    def sql(value: object) -> object:
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, ensure_ascii=False, default=str)
-        if isinstance(value, Decimal):
-            return str(value)
-        if isinstance(value, datetime):
-            return value.isoformat(" ")
-        return value
-
-    def row(*values: object) -> tuple[object, ...]:
-        return tuple(map(sql, values))
-
-    product_columns = [
-        "source",
-        "product_id",
-        *MERGED_COLUMNS,
-        "last_api",
-        "first_seen_at",
-        "fetched_at",
-        "updated_at",
-        "last_run_id",
-    ]
-    history_columns = [
-        "source",
-        "product_id",
-        "api",
-        "run_id",
-        "observed_at",
-        *TRACKED_FIELDS,
-        "content_hash",
-    ]
-    statements = {
-        "products": _insert_sql("products", product_columns),
-        "payloads": _insert_sql(
-            "product_payloads", ["source", "product_id", "api", "payload", "fetched_at", "run_id"]
-        ),
-        "history": _insert_sql("product_history", history_columns),
-    }
-    start = time.perf_counter()
-    for i in range(0, len(products), BATCH):
-        chunk = products[i : i + BATCH]
-        with db:
-            db.executemany(
-                statements["products"],
-                [
-                    row(
-                        p.source,
-                        p.product_id,
-                        *(getattr(p, c) for c in MERGED_COLUMNS),
-                        p.api,
-                        p.fetched_at,
-                        p.fetched_at,
-                        p.fetched_at,
-                        1,
+def crawls(sizes: list[int], repeat: int) -> dict[int, dict[str, list[dict[str, float]]]]:
+    window = 2 * max(sizes)
+    stores = ",".join(["0", *map(str, sizes)])
+    runs: dict[int, dict[str, list[dict[str, float]]]] = {}
+    with run_sandbox(
+        "--stores", stores, "--search-window", str(window), "--max-page-size", "50"
+    ) as sandbox:
+        for offers in sizes:
+            runs[offers] = {"off": [], "storage": []}
+            for attempt in range(repeat):
+                for name in ("off", "storage"):
+                    row = store_walk(sandbox, offers, window, storage=name == "storage")
+                    runs[offers][name].append(row)
+                    pair = ""
+                    if name == "storage":
+                        pair = f"   pair ratio {_rate(row) / _rate(runs[offers]['off'][-1]):.3f}"
+                    print(
+                        f"{offers:>7} offers, run {attempt + 1}, pipelines {name:<7} "
+                        f"{row['items']:>7.0f} items in {row['seconds']:7.2f} s = "
+                        f"{_rate(row):6.0f} items/s, peak RSS {row['rss'] / MiB:5.0f} MiB{pair}",
+                        flush=True,
                     )
-                    for p in chunk
-                ],
-            )
-            db.executemany(
-                statements["payloads"],
-                [row(p.source, p.product_id, p.api, p.raw, p.fetched_at, 1) for p in chunk],
-            )
-            db.executemany(
-                statements["history"],
-                [
-                    row(
-                        p.source,
-                        p.product_id,
-                        p.api,
-                        1,
-                        p.fetched_at,
-                        *(getattr(p, c) for c in TRACKED_FIELDS),
-                        "",
-                    )
-                    for p in chunk
-                ],
-            )
-    rate = len(products) / (time.perf_counter() - start)
-    db.close()
-    return rate
+    return runs
+
+
+def report_crawls(runs: dict[int, dict[str, list[dict[str, float]]]]) -> None:
+    print("store size | with storage (SQLite) | pipelines off | ratio | median pair ratio")
+    for offers, by in runs.items():
+        rate = {name: statistics.median(map(_rate, rows)) for name, rows in by.items()}
+        pairs = statistics.median(
+            _rate(s) / _rate(o) for o, s in zip(by["off"], by["storage"], strict=True)
+        )
+        print(
+            f"{offers:>10} | {rate['storage']:14.0f} items/s | {rate['off']:7.0f} items/s | "
+            f"{rate['storage'] / rate['off']:.3f} | {pairs:.3f}   (goal >= 0.9)"
+        )
+    small, large = min(runs), max(runs)
+    for name in ("storage", "off"):
+        low, high = (statistics.median(r["rss"] for r in runs[n][name]) for n in (small, large))
+        slope = (high - low) / (large - small) * 1_000_000 / MiB
+        print(
+            f"memory, pipelines {name:<7}: peak RSS {low / MiB:.0f} MiB at {small} offers, "
+            f"{high / MiB:.0f} MiB at {large}: {slope:.1f} MiB per million items "
+            f"(goal <= 50)"
+        )
+
+
+def report_writer(backends: list[str], rows: int, write_rows: int) -> None:
+    batch = _writer.products(write_rows)
+    for backend in backends:
+        if backend == "postgresql":
+            from harvester.testing_postgres import run_postgres
+
+            server = run_postgres()
+        else:
+            server = nullcontext(None)  # type: ignore[assignment]
+        with server as url:
+            f = _writer.scale(backend, url, rows, batch)
+        print(
+            f"writer, {backend:<10}: {f['empty']:6.0f} rows/s into an empty database "
+            f"(first crawl {f['empty_first']:.0f}, recrawl {f['empty_again']:.0f}), "
+            f"{f['full']:6.0f} rows/s into one of {rows} products (first {f['full_first']:.0f}, "
+            f"recrawl {f['full_again']:.0f}; filled in {f['prefill_seconds']:.0f} s): "
+            f"ratio {f['full'] / f['empty']:.3f}  (goal >= 0.8)",
+            flush=True,
+        )
+    ours, baseline = _writer.executor_rate(batch)
+    print(
+        f"repository.write_batch {ours:6.0f} rows/s, raw sqlite3.executemany {baseline:6.0f} "
+        f"rows/s: ratio {ours / baseline:.3f}  (goal >= 0.5)"
+    )
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench throughput")
-    parser.add_argument("--offers", type=int, default=50_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--offers", default="30000,200000", help="store sizes, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3, help="crawl pairs per store size")
+    parser.add_argument("--database-rows", type=int, default=1_000_000)
+    parser.add_argument("--write-rows", type=int, default=20_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--quick", action="store_true", help="small sizes: does it all run?")
+    parser.add_argument("--skip-crawls", action="store_true", help="the writer figures only")
     options = parser.parse_args(argv)
-    window = str(options.offers * 2)
-    with run_sandbox(
-        "--stores", f"0,{options.offers}", "--search-window", window, "--max-page-size", "50"
-    ) as sandbox:
-        seller = sandbox.store(options.offers)
-        pages = -(-options.offers // 50)
-        runs: dict[str, list[dict[str, float]]] = {"bare": [], "store": []}
-        for attempt in range(options.repeat):
-            for name, run in (
-                ("bare", lambda: bare(sandbox, seller, pages)),
-                ("store", lambda: project(sandbox, seller, int(window))),
-            ):
-                row = run()
-                runs[name].append(row)
-                pair = ""
-                if name == "store":
-                    pair = f"   (2)/(1) this pair {_rate(row) / _rate(runs['bare'][-1]):.3f}"
-                print(
-                    f"run {attempt + 1} {name:<6} {row['items']:>7.0f} items in "
-                    f"{row['seconds']:6.2f} s = {_rate(row):8.0f} items/s, "
-                    f"peak RSS {row['rss'] / 2**20:6.0f} MiB{pair}",
-                    flush=True,
-                )
-    rate = {name: statistics.median(map(_rate, rows)) for name, rows in runs.items()}
-    rss = {name: max(r["rss"] for r in rows) / 2**20 for name, rows in runs.items()}
-    pairs = statistics.median(
-        _rate(s) / _rate(b) for b, s in zip(runs["bare"], runs["store"], strict=True)
-    )
-    ours, baseline = storage(options.offers)
-    print(
-        f"(1) bare Scrapy spider        {rate['bare']:8.0f} items/s   "
-        f"peak RSS {rss['bare']:5.0f} MiB"
-    )
-    print(
-        f"(2) store + normalize + SQL   {rate['store']:8.0f} items/s   "
-        f"peak RSS {rss['store']:5.0f} MiB   ratio (2)/(1) = {rate['store'] / rate['bare']:.3f}  "
-        f"(goal >= 0.9; median of the pairs' ratios {pairs:.3f})"
-    )
-    print(
-        f"(3) repository.write_batch    {ours:8.0f} rows/s   "
-        f"raw sqlite3.executemany {baseline:8.0f} rows/s   "
-        f"ratio = {ours / baseline:.3f}  (goal >= 0.5)"
-    )
+    if options.quick:
+        options.offers, options.repeat = "5000,20000", 1
+        options.database_rows, options.write_rows = 100_000, 5_000
+    if not options.skip_crawls:
+        sizes = sorted(int(size) for size in options.offers.split(","))
+        report_crawls(crawls(sizes, options.repeat))
+    report_writer(options.backends.split(","), options.database_rows, options.write_rows)

@@ -131,6 +131,11 @@ class SqlStoragePipeline:
         )
 
     async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, (Product, RelatedEdge, DeadLetter, UnitDone)):
+            return item
+        # wait before buffering too, not only after flushing: items processed concurrently
+        # then cannot fill batch after batch while the writer is behind (bounded memory)
+        await self._backpressure()
         if isinstance(item, Product):
             self._buffer.products.append(item)
         elif isinstance(item, RelatedEdge):
@@ -143,8 +148,6 @@ class SqlStoragePipeline:
             self._flush_within(self.unit_latency)
             # not an item: no feed export, no item_scraped_count (ledger.UnitStored says why)
             raise UnitStored(item.unit)
-        else:
-            return item
         if len(self._buffer) >= self.batch_size:
             self._flush()
             await self._backpressure()
