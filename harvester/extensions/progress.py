@@ -130,9 +130,13 @@ class Progress:
 
     def _planned(self, count: int, api: str) -> None:
         self._api(api).planned += count
+        self._draw()
 
     def _finished(self, api: str) -> None:
         self._api(api).finish(time.monotonic())
+        self._draw()
+
+    def _draw(self) -> None:
         if self._bar is not None:
             self._bar.update(self.snapshot())
 
