@@ -11,8 +11,9 @@ Scrapyd and cron as well as on a terminal)::
 and keeps ``harvester/progress/{planned,done,percent,eta_seconds}`` (and per API
 ``harvester/progress/<api>/{planned,done}``) in stats.
 
-The ETA is the remaining calls of each API over the rate that API is allowed (its
-``HARVESTER_RATE_LIMITS`` entry, else the provider's ``DEFAULT_QPS``: :func:`api_qps`),
+The ETA is the remaining calls of each API over the rate that API is allowed (the stat
+``harvester/ratelimit/<api>/qps`` of the rate limiter once set, else its
+``HARVESTER_RATE_LIMITS`` entry or the provider's ``DEFAULT_QPS``: :func:`api_qps`),
 or over the rate it actually achieved in the last minute when that is lower (a slow API,
 a busy machine); APIs run side by side, so the slowest one sets the ETA. The total grows
 while the walk discovers work (a first page announces the others), so early ETAs are low.
@@ -160,6 +161,11 @@ class Progress:
         """Figures of the moment: planned, done, percent, items, rates, ETA seconds."""
         now = time.monotonic()
         elapsed = now - self.started
+        for name, api in self.apis.items():
+            # the limit the rate limiter applies, once it has said (credential overrides)
+            applied = self.crawler.stats.get_value(f"harvester/ratelimit/{name}/qps")
+            if applied:
+                api.qps = float(applied)
         planned = sum(a.planned for a in self.apis.values())
         done = sum(a.done for a in self.apis.values())
         etas = [a.eta(now, self.started) for a in self.apis.values()]

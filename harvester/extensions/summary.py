@@ -3,10 +3,11 @@
 Status and exit code (from :data:`harvester.signals.run_finished` when the run-outcome
 component sends it, else Scrapy's finish reason), duration, calls and rate per API
 against its limit, products new / changed / unchanged / delisted (read from the
-database, :mod:`harvester.reporting.queries`), dead letters by API and kind, retries and
-throttles, monitors, and where the data went (database URL, password masked, and the
-``crawl_runs`` id; ``scrapy report ID`` draws it). Logged at ``engine_stopped`` so it
-follows Scrapy's closing lines; the run outcome's one-line reason comes last.
+database, :mod:`harvester.reporting.queries`), dead letters by API and kind with the
+commonest reasons, retries and throttles, monitors, and where the data went (database
+URL, password masked, and the ``crawl_runs`` id; ``scrapy report ID`` draws it).
+Logged at ``engine_stopped`` so it follows Scrapy's closing lines; the run outcome's
+one-line reason comes last.
 
 The raw stats dict is logged at DEBUG here (``STATS_DUMP`` is off in the project
 settings) and kept in ``crawl_runs.stats``.
@@ -41,6 +42,23 @@ logger = logging.getLogger(__name__)
 def masked(url: str) -> str:
     """*url* with its password replaced by ``***``."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def dead_letters_text(letters: dict[str, int], figures: RunFigures | None) -> str:
+    """Dead letters by API and kind (stats), with the commonest reasons (database)."""
+    if not letters:
+        return "none"
+    text = ", ".join(f"{key} {count}" for key, count in sorted(letters.items()))
+    reasons = list((figures.dead_letters if figures else {}).items())
+    if reasons:
+        shown = [f"{count}x {_cut(reason, 60)}" for reason, count in reasons[:3]]
+        more = f"; {len(reasons) - 3} more reason(s)" if len(reasons) > 3 else ""
+        text += " — " + "; ".join(shown) + more
+    return text
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def summary_lines(
@@ -82,12 +100,7 @@ def summary_lines(
     else:
         lines.append(("items", f"{items} scraped"))
     letters = prefixed(stats, "harvester/dead_letter/")
-    lines.append(
-        (
-            "dead letters",
-            ", ".join(f"{key} {count}" for key, count in sorted(letters.items())) or "none",
-        )
-    )
+    lines.append(("dead letters", dead_letters_text(letters, figures)))
     throttled = sum(prefixed(stats, "harvester/throttle/").values())
     lines.append(
         (

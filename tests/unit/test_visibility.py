@@ -125,3 +125,19 @@ def test_live_bar_prints_log_lines_above_itself_and_gives_the_stream_back():
         assert handler.stream is sys.stderr
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def test_summary_names_the_commonest_dead_letter_reasons():
+    from datetime import UTC, datetime
+
+    from harvester.extensions.summary import dead_letters_text
+    from harvester.reporting.queries import RunFigures
+
+    reasons = {"offer without an offerId": 5, "bad price " + "x" * 80: 2, "c": 1, "d": 1}
+    figures = RunFigures(
+        1, "store", "incomplete", {}, 3, "x", datetime.now(UTC), None, {}, 0, 0, 0, 0, 0, reasons
+    )
+    text = dead_letters_text({"pandapon/record": 9}, figures)
+    assert text.startswith("pandapon/record 9 — 5x offer without an offerId; 2x bad price x")
+    assert text.endswith("...; 1x c; 1 more reason(s)")
+    assert dead_letters_text({}, figures) == "none"
