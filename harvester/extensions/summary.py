@@ -185,7 +185,11 @@ class RunSummary:
     def _engine_stopped(self) -> None:
         stats = dict(self.crawler.stats.get_stats())
         logger.debug("Dumping Scrapy stats:\n%s", pprint.pformat(stats))
-        limits = {api: api_qps(self.crawler.settings, api) for api in api_calls(stats)}
+        # the limit the rate limiter applied (its stat), else the configured one
+        limits = {
+            api: stats.get(f"harvester/ratelimit/{api}/qps") or api_qps(self.crawler.settings, api)
+            for api in api_calls(stats)
+        }
         lines = summary_lines(stats, self.outcome, self.figures, limits, self.destination())
         width = max(len(label) for label, _ in lines)
         logger.info(
