@@ -128,7 +128,7 @@ def summarize(database_url: str) -> None:
     if not database_url.startswith("sqlite:///"):
         print(f"data landed in {database_url}")
         return
-    path = Path(database_url.removeprefix("sqlite:///"))
+    path = ROOT / database_url.removeprefix("sqlite:///")  # relative: to the project
     with sqlite3.connect(path) as db:
         print(f"\ndata landed in {path.resolve()}")
         for table in (
@@ -145,9 +145,10 @@ def summarize(database_url: str) -> None:
         for source, count in db.execute("select source, count(*) from products group by source"):
             print(f"  products from {source}: {count}")
         print(
-            "\ntry: sqlite3 "
-            + str(path)
-            + " 'select product_id, title_en, price, currency from products limit 5'"
+            "\ntry: .venv/bin/scrapy export --query "
+            + '"select product_id, title_en, price, currency from products limit 5" -o -'
+            + "\nnext: README.md, 'Running against the sandbox' (ids that exist, price changes,"
+            + " faults)"
         )
 
 
