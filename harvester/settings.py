@@ -47,12 +47,10 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
 
 REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
-# Scrapy's downloader, with API slots kept on a fixed 1/QPS schedule (harvester/pacing.py)
-DOWNLOADER = "harvester.pacing.PacedDownloader"
 
 DOWNLOADER_MIDDLEWARES = {
-    # one download slot per API and credential, floored at 1/QPS
-    "harvester.middlewares.ratelimit.ApiSlotMiddleware": 80,
+    # every API call waits for its credential's rate limit (one slot per API and credential)
+    "harvester.middlewares.ratelimit.RateLimitMiddleware": 80,
     # classify envelope errors before RetryMiddleware (550) sees the response
     "harvester.middlewares.errors.ApiErrorMiddleware": 560,
     # sign last, right before the download handler
@@ -64,9 +62,6 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "harvester.extensions.redact.RedactSecrets": 0,
-    # AutoThrottle with per-API floors and back-off on throttle answers
-    "scrapy.extensions.throttle.AutoThrottle": None,
-    "harvester.extensions.throttle.ApiAutoThrottle": 0,
     "harvester.extensions.gc.GcThresholds": 0,
     "harvester.extensions.dead_letters.DeadLetters": 0,
     "harvester.extensions.progress.Progress": 0,
@@ -82,31 +77,40 @@ EXTENSIONS = {
 STATS_DUMP = False
 # Scrapy's "Crawled N pages (at N pages/min)" line: the progress line says more
 LOGSTATS_INTERVAL = 0.0
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 0.0
-AUTOTHROTTLE_MAX_DELAY = 60.0
-# Requests in flight per slot that AutoThrottle aims for: above the floor only when an
-# API gets slow (latency / 8 > 1/QPS).
-AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
+# API calls are paced and backed off by the rate-limit middleware (HARVESTER_RATE_LIMITS);
+# AutoThrottle, if turned on, adapts other requests' slots only.
+AUTOTHROTTLE_ENABLED = False
 
 # --- harvester components (documented defaults) ------------------------------------
 #: Garbage-collector thresholds during a crawl, in the crawl and storage writer processes
 #: (CPython's default (700, 10, 10) re-walks every buffered item every few dozen items;
 #: bench/README.md has the measurements behind these values); None leaves the collector alone.
 HARVESTER_GC_THRESHOLDS: tuple[int, int, int] | None = (50_000, 50, 100)
-#: Give every API (per credential) its own download slot floored at 1/QPS.
+#: Hold every API call to its credential's rate limit (harvester/middlewares/ratelimit.py):
+#: calls evenly spaced, never more than the limit in any second; back-off and Retry-After.
 HARVESTER_RATE_LIMITS_ENABLED = True
 #: QPS overrides: {"aliyun": 5, "aliyun:<AccessKeyId or its logged id>": 2}; defaults are
 #: each provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5). Unknown
-#: API names are refused. The client never bursts: calls follow a 1/QPS schedule.
+#: API names are refused.
 HARVESTER_RATE_LIMITS: dict[str, float] = {}
-#: Requests of one API slot in flight at once (the delay spaces them anyway).
-HARVESTER_API_SLOT_CONCURRENCY = 8
-#: A call sent late by at most this fraction of its API's interval (a busy reactor) keeps
-#: the slot's schedule, so lateness does not lower the rate; 0 turns catching up off.
-HARVESTER_RATE_LIMIT_CATCH_UP = 0.1
-#: Throttle answers: the slot's delay is multiplied by this, and the request retried...
+#: Seconds added to each one-second window: QPS calls per 1 + margin s, so a call may reach
+#: the provider this much later than the one before it (relative to their grants) without
+#: putting QPS + 1 calls in any second. The rate is QPS / (1 + margin).
+HARVESTER_RATE_LIMIT_MARGIN = 0.025
+#: A Redis server shared by every process on the same credentials (setting or environment,
+#: e.g. redis://127.0.0.1:6379/0): they then share one limit, back-off and holds included.
+#: Unset: each process limits itself (in-process limiter, no Redis needed).
+HARVESTER_REDIS_URL: str | None = None
+#: More credentials per API (each held to its own limit; requests take them in turn):
+#: {"aliyun": [{"ALIYUN_ACCESS_KEY_ID": ..., "ALIYUN_ACCESS_KEY_SECRET": ..., "ALIYUN_PID": ...}]},
+#: in addition to the one of the provider's own settings / environment variables...
+HARVESTER_CREDENTIALS: dict[str, list[dict[str, str]]] = {}
+#: ...or in a JSON file of the same shape (keep it out of version control).
+HARVESTER_CREDENTIALS_FILE: str | None = None
+#: Throttle answers: the credential's interval is multiplied by this, and the request retried...
 HARVESTER_BACKOFF_FACTOR = 2.0
+#: (back-off never spaces a credential's calls more than this many seconds apart)
+HARVESTER_BACKOFF_MAX_DELAY = 60.0
 #: ...up to this many times, counted apart from RETRY_TIMES (throttle answers are expected).
 HARVESTER_RATE_LIMIT_RETRY_TIMES = 10
 #: Transient errors (5xx, provider "retry" codes, timeouts, dropped connections): the

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,20 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server for the session (skipped where redis-server is not installed,
+    unless ``HARVESTER_TEST_REDIS=require``, as in CI)."""
+    from harvester.testing_redis import binary, run_redis
+
+    if binary() is None:
+        if os.environ.get("HARVESTER_TEST_REDIS") == "require":
+            pytest.fail("redis-server is required here (HARVESTER_TEST_REDIS=require)")
+        pytest.skip("redis-server not installed (apt-get install -y redis-server)")
+    with run_redis() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

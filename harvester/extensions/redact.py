@@ -44,7 +44,11 @@ def secret_values(settings: Any) -> list[str]:
     names = [
         name for provider in all_providers() for name in getattr(provider, "SECRET_SETTINGS", ())
     ]
-    return [value for name in names if (value := setting_or_env(settings, name))]
+    from harvester.credentials import secret_values as pool_secrets  # the credential pools'
+
+    return [value for name in names if (value := setting_or_env(settings, name))] + pool_secrets(
+        settings
+    )
 
 
 class RedactSecrets:

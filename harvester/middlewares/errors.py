@@ -8,7 +8,7 @@ reads the envelope:
   ``response.meta[META_RECEIVED_AT]`` (the ``fetched_at`` of its records);
 - rate-limited (HTTP 429, ``Retry-After``, the provider's throttle / ban code):
   the API's download slot is backed off and held for the time asked
-  (:data:`harvester.signals.api_backoff`, handled by the AutoThrottle extension)
+  (:data:`harvester.signals.api_backoff`, handled by the rate-limit middleware)
   and the request retried (re-signed at send time by :mod:`.signing`) up to
   ``HARVESTER_RATE_LIMIT_RETRY_TIMES``, counted apart from ordinary retries
   (:func:`~harvester.answers.get_throttle_retry_request`) so throttling cannot use up

@@ -1,46 +1,66 @@
-"""Put every API request in its own download slot, one per API and credential.
+"""Hold every API call to its credential's rate limit, in a downloader middleware.
 
-The slot's floor delay is ``1/QPS`` with no jitter (no randomized bursts), so
-Scrapy's downloader itself spaces the calls: it sends a slot's next request at
-``lastseen + delay``, whatever the slot's concurrency. Limits come from the
-provider module (``DEFAULT_QPS``) and can be overridden per run and per
-credential with ``HARVESTER_RATE_LIMITS = {"aliyun": 5, "aliyun:<AccessKeyId>": 2}``;
-the credential is the provider's first ``CREDENTIAL_SETTINGS`` value (access key
-id, app key, token), given as is or as its id — a hash logged at first use. Slot
-names and logs only carry the id, never the credential.
+For a request tagged ``meta["harvester_api"]``, ``process_request`` reserves the
+next grant of its (API, credential) from the limiter (:mod:`harvester.limiter`)
+and awaits it with an asyncio sleep; the request then goes on to the signing
+middleware (950, so it is signed after the grant) and the downloader. Calls are
+spaced ``(1 + HARVESTER_RATE_LIMIT_MARGIN) / QPS`` apart: no second ever holds
+more than QPS calls, even if a call reaches the provider up to the margin later
+than the one before it; a request whose sleep ended later than half the margin
+(a busy reactor) gives its grant up and reserves again, so stalls never turn into
+bursts (stat ``harvester/ratelimit/<api>/late``).
 
-The floors are registered in the downloader's ``DOWNLOAD_SLOTS`` table (an entry
-set there by the user wins): :class:`harvester.pacing.PacedDownloader` keeps the
-slots on schedule despite a busy reactor (``HARVESTER_RATE_LIMIT_CATCH_UP``), and
-:class:`harvester.extensions.throttle.ApiAutoThrottle` reads them as each slot's
-minimum. The middleware must run before the downloader picks the slot (any
-``process_request`` position does: the downloader reads ``meta["download_slot"]``
-after all of them).
+Limits come from the provider module (``DEFAULT_QPS``), overridable per run and
+per credential with ``HARVESTER_RATE_LIMITS = {"aliyun": 5, "aliyun:<AccessKeyId>": 2}``.
+Every API and credential also gets its own download slot
+(``meta["download_slot"] = "<api>:<credential id>"``), whose concurrency lets calls
+be in flight while the limiter spaces them; AutoThrottle, if enabled, leaves these
+slots alone (``autothrottle_dont_adjust_delay``). Slot names, stats and logs carry
+credential ids (hashes), never credentials.
+
+Back-off acts on the limiter (with AutoThrottle on or off): on
+:data:`harvester.signals.api_backoff` (a throttle answer, a transient error) the
+key's interval is multiplied by the factor sent, or ``HARVESTER_BACKOFF_FACTOR``
+(at most ``HARVESTER_BACKOFF_MAX_DELAY`` s; once for a burst of answers to calls
+reserved before the last back-off, in every process sharing the limiter), and held
+for the time the provider asked (``Retry-After``, a ban); calls this process had
+reserved before are rescheduled; each :data:`harvester.signals.api_answer` halves
+the excess. With ``HARVESTER_REDIS_URL`` set, the limiter is shared by every
+process using it (:mod:`harvester.limiter_redis`), holds and back-off included.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import NotConfigured
+from scrapy import signals as scrapy_signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from harvester import signals
 from harvester.apis import all_providers, get_provider
 from harvester.apis.base import META_API, setting_or_env
+from harvester.credentials import META_CREDENTIAL, CredentialPools, credential_id
+from harvester.limiter import LocalLimiter
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from harvester.apis.base import ApiError
+    from harvester.limiter import Limiter
 
 logger = logging.getLogger(__name__)
 
+#: ``request.meta`` key of the call's grant time on the limiter's clock (for back-off).
+META_GRANTED = "harvester_granted"
 
-def credential_id(value: str | None) -> str:
-    """A short, stable, non-reversible id of a credential, for slot names and logs."""
-    return hashlib.sha256((value or "").encode()).hexdigest()[:10]
+__all__ = ["RateLimitMiddleware", "check_limits", "credential_id", "resolve_qps"]
 
 
 def resolve_qps(limits: dict[str, Any], api: str, credentials: list[str], default: float) -> float:
@@ -68,13 +88,16 @@ def check_limits(limits: dict[str, Any], known: set[str]) -> None:
             raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {value}")
 
 
-def slot_settings(qps: float, concurrency: int, catch_up: float = 0.0) -> dict[str, Any]:
-    """``DOWNLOAD_SLOTS`` entry of an API slot: one call per ``1/qps`` s, no jitter; a send
-    up to *catch_up* × that interval late keeps the schedule (:mod:`harvester.pacing`)."""
-    return {"delay": 1.0 / qps, "concurrency": concurrency, "jitter": 0, "catch_up": catch_up / qps}
+def make_limiter(redis_url: str | None) -> Limiter:
+    """The shared Redis limiter if *redis_url* is set, else the in-process one."""
+    if not redis_url:
+        return LocalLimiter()
+    from harvester.limiter_redis import RedisLimiter
+
+    return RedisLimiter(redis_url)
 
 
-class ApiSlotMiddleware:
+class RateLimitMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         if not settings.getbool("HARVESTER_RATE_LIMITS_ENABLED"):
@@ -82,36 +105,149 @@ class ApiSlotMiddleware:
         self.crawler = crawler
         self.limits: dict[str, Any] = settings.getdict("HARVESTER_RATE_LIMITS")
         check_limits(self.limits, {provider.NAME for provider in all_providers()})
-        self.concurrency = settings.getint("HARVESTER_API_SLOT_CONCURRENCY")
-        self.catch_up = settings.getfloat("HARVESTER_RATE_LIMIT_CATCH_UP")
-        if not 0 <= self.catch_up < 1:
-            raise ValueError(
-                f"HARVESTER_RATE_LIMIT_CATCH_UP must be in [0, 1), got {self.catch_up}"
-            )
-        self._slots: dict[str, str] = {}
+        self.margin = settings.getfloat("HARVESTER_RATE_LIMIT_MARGIN")
+        if not 0 <= self.margin < 1:
+            raise ValueError(f"HARVESTER_RATE_LIMIT_MARGIN must be in [0, 1), got {self.margin}")
+        self.factor = settings.getfloat("HARVESTER_BACKOFF_FACTOR")
+        self.max_delay = settings.getfloat("HARVESTER_BACKOFF_MAX_DELAY")
+        self.pools = CredentialPools(settings)
+        self.redis_url = setting_or_env(settings, "HARVESTER_REDIS_URL")
+        self.limiter = make_limiter(self.redis_url)
+        #: (api, credential id) → seconds between grants
+        self._intervals: dict[tuple[str, str], float] = {}
+        #: limiter key → ``time.monotonic()`` until which this process holds its grants...
+        self._held_until: dict[str, float] = {}
+        #: ...and of the last back-off it saw
+        self._backoff_at: dict[str, float] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._failed = False
+        crawler.signals.connect(self._backoff, signal=signals.api_backoff)
+        crawler.signals.connect(self._answer, signal=signals.api_answer)
+        crawler.signals.connect(self._closed, signal=scrapy_signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def slot_for(self, api: str) -> str:
-        """The slot key of *api* (``<api>:<credential id>``), registered with its floor
-        at first use."""
-        if api not in self._slots:
+    def interval(self, api: str, credential: str) -> float:
+        """Seconds between grants of *api* with *credential* (an id), logged at first use."""
+        if (api, credential) not in self._intervals:
             provider = get_provider(api)
-            value = setting_or_env(self.crawler.settings, provider.CREDENTIAL_SETTINGS[0]) or ""
-            credential = credential_id(value)
+            value = self.pools.key_value(provider, credential)
             qps = resolve_qps(self.limits, api, [value, credential], provider.DEFAULT_QPS)
-            key = f"{api}:{credential}"
-            self.crawler.engine.downloader.per_slot_settings.setdefault(
-                key, slot_settings(qps, self.concurrency, self.catch_up)
+            self._intervals[(api, credential)] = (1.0 + self.margin) / qps
+            logger.info(
+                "API %s (credential %s): at most %.3g requests/s%s",
+                api,
+                credential,
+                qps,
+                " (shared through Redis)" if self.redis_url else "",
             )
-            logger.info("API %s (credential %s): at most %.3g requests/s", api, credential, qps)
             self.crawler.stats.set_value(f"harvester/ratelimit/{api}/qps", qps)
-            self._slots[api] = key
-        return self._slots[api]
+        return self._intervals[(api, credential)]
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         api = request.meta.get(META_API)
-        if api and "download_slot" not in request.meta:
-            request.meta["download_slot"] = self.slot_for(api)
+        if not api:
+            return
+        credential = request.meta.get(META_CREDENTIAL) or self.pools.choose(get_provider(api))
+        request.meta[META_CREDENTIAL] = credential
+        key = f"{api}:{credential}"
+        request.meta.setdefault("download_slot", key)
+        request.meta.setdefault("autothrottle_dont_adjust_delay", True)
+        interval = self.interval(api, credential)
+        tolerance = self.margin / 2
+        loop = asyncio.get_running_loop()  # its clock is time.monotonic(), the limiter's
+        while True:
+            asked = loop.time()
+            try:
+                due, granted = await self.limiter.reserve(key, interval)
+            except Exception as exc:  # Redis down: stop with one clear line, no retry storm
+                self._fail(exc)
+                raise IgnoreRequest(f"rate limiter unavailable: {exc}") from None
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            late = loop.time() - due
+            if self._backoff_at.get(key, 0.0) > asked or self._held_until.get(key, 0.0) > due:
+                # 1. reserved before a back-off or hold seen here: reserve at the new pace
+                self.crawler.stats.inc_value(f"harvester/ratelimit/{api}/rescheduled")
+                await asyncio.sleep(max(0.0, self._held_until.get(key, 0.0) - loop.time()))
+                continue
+            if late <= tolerance:
+                break
+            # 2. woken too late: give the grant up, reserve again
+            self.crawler.stats.inc_value(f"harvester/ratelimit/{api}/late")
+        self.crawler.stats.inc_value(f"harvester/ratelimit/{api}/granted")
+        request.meta[META_GRANTED] = granted
+
+    def _backoff(self, request: Request, error: ApiError, factor: float | None = None) -> None:
+        """A throttle answer or a transient error: slow the request's key down, hold it."""
+        credential = request.meta.get(META_CREDENTIAL)
+        if not credential:
+            return
+        key = f"{error.api}:{credential}"
+        self._backoff_at[key] = time.monotonic()
+        if error.retry_after:
+            until = time.monotonic() + error.retry_after
+            self._held_until[key] = max(self._held_until.get(key, 0.0), until)
+            self.crawler.stats.inc_value(f"harvester/throttle/{error.api}/held")
+        self.crawler.stats.inc_value(f"harvester/throttle/{error.api}/backoff")
+        interval = self.interval(error.api, credential)
+        held = f", held {error.retry_after:.1f} s" if error.retry_after else ""
+
+        async def apply() -> None:
+            slow = await self.limiter.backoff(
+                key,
+                factor or self.factor,
+                self.max_delay,
+                error.retry_after,
+                request.meta.get(META_GRANTED, float("inf")),
+            )
+            logger.info(
+                "%s: %s — slot %s delay now %.3f s%s",
+                error.api,
+                error.code,
+                key,
+                interval * slow,
+                held,
+            )
+
+        self._spawn(apply())
+
+    def _answer(self, request: Request, response: Response) -> None:
+        credential = request.meta.get(META_CREDENTIAL)
+        api = request.meta.get(META_API)
+        if credential and api:
+            self._spawn(self.limiter.recover(f"{api}:{credential}"))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())
+
+    def _fail(self, exc: BaseException | None) -> None:
+        """The limiter failed (Redis unreachable): say so once and stop the crawl."""
+        self.crawler.stats.inc_value("harvester/ratelimit/limiter_error")
+        if self._failed:
+            return
+        self._failed = True
+        logger.error(
+            "The rate limiter failed (%s: %s)%s. Stopping the crawl.",
+            type(exc).__name__,
+            exc,
+            " — is the Redis server at HARVESTER_REDIS_URL running?" if self.redis_url else "",
+        )
+        # not awaited at spider_closed (that would wait for itself)
+        asyncio.ensure_future(
+            self.crawler.engine.close_spider_async(reason="ratelimit_unavailable")
+        )
+
+    async def _closed(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.limiter.close()

@@ -21,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from harvester.apis import get_provider
 from harvester.apis.base import META_API, MissingCredentials, Unsigned
 from harvester.config import base_url, provider_config
+from harvester.credentials import META_CREDENTIAL, CredentialPools
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -63,28 +64,29 @@ def apply_signature(
 class ApiSigningMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self._configs: dict[str, dict[str, str]] = {}
+        #: every API's credentials; a request is signed with the one the rate limiter
+        #: chose for it (``meta["harvester_credential"]``), else the first
+        self.pools = CredentialPools(crawler.settings)
         self._hosts: dict[str, str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def _config(self, name: str) -> dict[str, str]:
-        if name not in self._configs:
-            provider = get_provider(name)
-            self._configs[name] = provider_config(self.crawler.settings, provider)
+    def _config(self, name: str, credential: str | None) -> dict[str, str]:
+        provider = get_provider(name)
+        if name not in self._hosts:
             self._hosts[name] = urlparse_cached(
                 Request(base_url(self.crawler.settings, provider))
             ).hostname
-        return self._configs[name]
+        return self.pools.config(provider, credential)
 
     def process_request(self, request: Request) -> None:
         name = request.meta.get(API_META_KEY)
         if not name or request.meta.get("harvester_dont_sign"):
             return
         try:
-            config = self._config(name)
+            config = self._config(name, request.meta.get(META_CREDENTIAL))
         except MissingCredentials as exc:
             raise IgnoreRequest(str(exc)) from None
         if urlparse_cached(request).hostname != self._hosts[name]:

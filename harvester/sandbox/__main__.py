@@ -40,15 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="API[=QPS]",
-        help="enforce a per-credential QPS limit on an API (default: its documented DEFAULT_QPS), "
-        "answered with the API's own throttle error (repeatable)",
-    )
-    parser.add_argument(
-        "--rate-limit-burst",
-        type=int,
-        default=2,
-        help="calls allowed back to back under each limit (token bucket size, default 2; "
-        "arrivals up to 10%% of one interval early also pass: see harvester/sandbox/ratelimit.py)",
+        help="enforce a per-credential QPS limit on an API (default: its documented DEFAULT_QPS): "
+        "at most QPS calls in any sliding second, the others answered with the API's own "
+        "throttle error (repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument(
@@ -107,8 +101,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         rate_limits = parse_rate_limits(args.rate_limit)
-        if args.rate_limit_burst < 1:
-            raise ValueError(f"--rate-limit-burst must be at least 1, got {args.rate_limit_burst}")
     except ValueError as exc:
         _fail(str(exc))
     config = SandboxConfig(
@@ -117,7 +109,6 @@ def main(argv: list[str] | None = None) -> None:
         max_page_size=args.max_page_size,
         search_window=args.search_window,
         rate_limits=rate_limits,
-        rate_limit_burst=args.rate_limit_burst,
     )
     try:
         server = SandboxServer(build_app(config), args.host, args.port)

@@ -29,6 +29,22 @@ def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         )
 
 
+def arrivals(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
+    """Arrival times (``time.monotonic()`` seconds, throttled calls included) of one API's
+    calls (``?api=``), and the id of the credential of each (a hash, never the value)."""
+    import hashlib
+
+    with app.lock:
+        seen = list(app.arrivals.get(request.query.get("api", ""), []))
+    return SandboxResponse(
+        200,
+        {
+            "times": [t for t, _ in seen],
+            "credentials": [hashlib.sha256(c.encode()).hexdigest()[:10] for _, c in seen],
+        },
+    )
+
+
 def faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     """Queue faults: ``{"api": "pandapon", "fault": "http500", "count": 2, ...params}``;
     fail a share of the calls: ``{"api": ..., "rate": 0.1, "mix": [{"fault": ...}], "seed": 1}``;
@@ -82,5 +98,6 @@ def register(app: SandboxApp) -> None:
     app.route("GET", "/_sandbox/stores", "_sandbox", stores)
     app.route("GET", "/_sandbox/offers", "_sandbox", offers)
     app.route("GET", "/_sandbox/stats", "_sandbox", stats)
+    app.route("GET", "/_sandbox/arrivals", "_sandbox", arrivals)
     app.route("POST", "/_sandbox/faults", "_sandbox", faults)
     app.route("POST", "/_sandbox/catalog", "_sandbox", catalog)

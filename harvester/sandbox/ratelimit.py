@@ -1,35 +1,44 @@
-"""Per-credential rate limits, enforced like the real gateways.
+"""Per-credential rate limits, judged strictly: arrivals counted in a sliding window.
 
-A GCRA (generic cell rate algorithm, the token bucket's exact equivalent) per
-(API, credential): a bucket of ``burst`` tokens (default 2) refilled at ``qps``
-per second — calls are spaced ``1/qps`` apart on average and the long-run rate
-never exceeds ``qps``; ``burst`` calls may come back to back (a hiccup on the
-way in compresses two gaps into one), and an arrival up to ``tolerance`` × one interval early
-still passes (default 10 %: connection set-up and thread scheduling jitter on
-the way in; the long-run rate can never exceed ``qps``). Real gateways count
-calls per one-second window, which is more lenient than this. Over-limit calls
-get the provider's own throttle answer.
+For each (API, credential) the sandbox keeps the times of the calls it accepted; a
+call is refused with the provider's own throttle answer when ``n`` accepted calls
+already arrived in the last ``window`` seconds (``n = floor(qps)`` per second; below
+1 QPS, one call per ``1/qps`` s). No early arrival is tolerated and nothing is
+smoothed: a client that ever puts more than the limit in any second is throttled.
+
+Every arrival (accepted or not) is also recorded, so that tests and benchmarks can
+ask ``GET /_sandbox/arrivals?api=...`` and compute the worst window themselves
+(:func:`worst_window`).
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Limit:
     qps: float
-    burst: int = 2
-    #: Fraction of one interval an arrival may be early.
-    tolerance: float = 0.1
+
+    @property
+    def calls(self) -> int:
+        """Calls allowed per :attr:`window`."""
+        return max(1, math.floor(self.qps))
+
+    @property
+    def window(self) -> float:
+        return 1.0 if self.qps >= 1 else 1.0 / self.qps
 
 
 class RateLimiter:
     def __init__(self, limits: dict[str, Limit]) -> None:
         self.limits = limits
-        self._tat: dict[tuple[str, str], float] = {}  # theoretical arrival time per key
+        self._accepted: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
     def allow(self, api: str, credential: str, now: float | None = None) -> bool:
@@ -37,12 +46,19 @@ class RateLimiter:
         if limit is None:
             return True
         now = time.monotonic() if now is None else now
-        interval = 1.0 / limit.qps
-        slack = (limit.burst - 1 + limit.tolerance) * interval
-        key = (api, credential)
         with self._lock:
-            tat = max(self._tat.get(key, now), now)
-            if tat - now > slack:
+            accepted = self._accepted.setdefault((api, credential), deque())
+            while accepted and accepted[0] <= now - limit.window:
+                accepted.popleft()
+            if len(accepted) >= limit.calls:
                 return False
-            self._tat[key] = tat + interval
+            accepted.append(now)
             return True
+
+
+def worst_window(times: list[float], width: float = 1.0) -> int:
+    """The most of *times* in any half-open window ``[t, t + width)``."""
+    ordered = sorted(times)
+    return max(
+        (bisect.bisect_left(ordered, t + width) - i for i, t in enumerate(ordered)), default=0
+    )

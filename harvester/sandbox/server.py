@@ -37,8 +37,6 @@ class SandboxConfig:
     search_window: int = 2000
     #: Per-API QPS limits enforced per credential by the sandbox (``{}``: none).
     rate_limits: dict[str, float] = field(default_factory=dict)
-    #: Calls that may arrive back to back under each limit.
-    rate_limit_burst: int = 2
 
 
 class SandboxApp:
@@ -46,9 +44,9 @@ class SandboxApp:
         self.config = config
         self.catalog = Catalog(config.seed, config.store_sizes)
         self.faults = Faults()
-        self.limiter = RateLimiter(
-            {api: Limit(qps, config.rate_limit_burst) for api, qps in config.rate_limits.items()}
-        )
+        self.limiter = RateLimiter({api: Limit(qps) for api, qps in config.rate_limits.items()})
+        #: api → (arrival time, credential) of every call, in ``time.monotonic()`` seconds
+        self.arrivals: dict[str, list[tuple[float, str]]] = {}
         #: api → builder of that provider's error answer for a code (used by ``error`` faults).
         self.error_builders: dict[
             str, Callable[[str, str | None, SandboxRequest], SandboxResponse]
@@ -87,8 +85,11 @@ class SandboxApp:
             self.first_call.setdefault(api, now)
             self.last_call[api] = now
         credential_of = self.credential_of.get(api)
+        credential = credential_of(request) if credential_of is not None else ""
+        with self.lock:
+            self.arrivals.setdefault(api, []).append((request.received_at, credential))
         if credential_of is not None and not self.limiter.allow(
-            api, credential_of(request), request.received_at
+            api, credential, request.received_at
         ):
             self.count(f"{api}/throttled")
             return self.throttle_builders[api](request)

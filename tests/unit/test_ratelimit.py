@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import scrapy
-from scrapy.http import JsonRequest, TextResponse
+from scrapy.http import TextResponse
 
 from harvester import signals
 from harvester.apis.base import ErrorClass
@@ -18,13 +18,13 @@ from harvester.middlewares.errors import (
     retry_after_seconds,
 )
 from harvester.middlewares.ratelimit import (
-    ApiSlotMiddleware,
+    RateLimitMiddleware,
     check_limits,
     credential_id,
     resolve_qps,
 )
 from harvester.sandbox.__main__ import parse_rate_limits
-from harvester.sandbox.ratelimit import Limit, RateLimiter
+from harvester.sandbox.ratelimit import Limit, RateLimiter, worst_window
 from tests.unit.crawler_stub import api_request, make_crawler
 
 # --------------------------------------------------------------------------- limits and slots
@@ -49,7 +49,7 @@ def test_unknown_api_or_bad_value_in_the_limits_is_refused():
     with pytest.raises(ValueError, match="positive"):
         check_limits({"aliyun:abc": -1}, {"aliyun"})
     with pytest.raises(ValueError, match="unknown API"):
-        ApiSlotMiddleware.from_crawler(make_crawler(HARVESTER_RATE_LIMITS={"pandapn": 3}))
+        RateLimitMiddleware.from_crawler(make_crawler(HARVESTER_RATE_LIMITS={"pandapn": 3}))
 
 
 def test_credential_id_hides_the_credential():
@@ -58,45 +58,18 @@ def test_credential_id_hides_the_credential():
     assert credential_id("a") != credential_id("b")
 
 
-def test_slot_per_api_and_credential_with_floor_delay_and_no_jitter():
-    crawler = make_crawler(
-        HARVESTER_RATE_LIMITS={"pandapon": 4}, PANDAPON_ACCESS_KEY="k1", VVTOOL_TOKEN="t1"
-    )
-    middleware = ApiSlotMiddleware.from_crawler(crawler)
-    request = api_request()
-    middleware.process_request(request)
-    slot = request.meta["download_slot"]
-    assert slot == f"pandapon:{credential_id('k1')}"
-    per_slot = crawler.engine.downloader.per_slot_settings
-    assert per_slot[slot] == {
-        "delay": 0.25,
-        "concurrency": 8,
-        "jitter": 0,
-        "catch_up": pytest.approx(0.025),
-    }
-    other = api_request("vvtool")
-    middleware.process_request(other)
-    assert per_slot[other.meta["download_slot"]]["delay"] == pytest.approx(
-        1 / 10
-    )  # vvtool's DEFAULT_QPS
-    assert "t1" not in other.meta["download_slot"]
-    plain = JsonRequest("http://h/x", data={})
-    middleware.process_request(plain)
-    assert "download_slot" not in plain.meta
-
-
-def test_every_provider_gets_a_slot_at_its_documented_limit():
+def test_every_provider_is_limited_at_its_documented_rate_by_default():
     from harvester.apis import all_providers
 
     crawler = make_crawler()
-    middleware = ApiSlotMiddleware.from_crawler(crawler)
+    middleware = RateLimitMiddleware.from_crawler(crawler)
     providers = all_providers()
     assert {p.NAME for p in providers} >= {"pandapon", "aliyun", "vvtool", "aliexpress"}
     for provider in providers:
-        key = middleware.slot_for(provider.NAME)
-        assert key.startswith(f"{provider.NAME}:")
-        assert crawler.engine.downloader.per_slot_settings[key]["delay"] == pytest.approx(
-            1 / provider.DEFAULT_QPS
+        interval = middleware.interval(provider.NAME, credential_id(None))
+        assert interval == pytest.approx((1 + middleware.margin) / provider.DEFAULT_QPS)
+        assert crawler.stats.get_value(f"harvester/ratelimit/{provider.NAME}/qps") == (
+            provider.DEFAULT_QPS
         )
 
 
@@ -188,27 +161,27 @@ def test_network_error_backs_the_slot_off_and_leaves_the_retry_to_retrymiddlewar
 # --------------------------------------------------------------------------- sandbox limiter
 
 
-def test_limiter_long_run_rate_and_burst():
-    limiter = RateLimiter({"api": Limit(qps=10, burst=2, tolerance=0.1)})
-    assert limiter.allow("api", "k", now=0.0)
-    assert limiter.allow("api", "k", now=0.0)  # burst of 2
-    assert not limiter.allow("api", "k", now=0.0)
-    # spaced exactly at 1/qps from then on: always allowed
-    assert all(limiter.allow("api", "k", now=0.1 * i) for i in range(2, 50))
-    assert limiter.allow("api", "k", now=4.9)  # the second token...
-    assert not limiter.allow("api", "k", now=4.9)  # ...and then faster than 10/s is refused
-    assert limiter.allow("api", "other-credential", now=4.9)  # per credential
+def test_sandbox_limiter_counts_arrivals_in_a_sliding_second_without_allowance():
+    limiter = RateLimiter({"api": Limit(qps=5)})
+    assert all(limiter.allow("api", "k", now=0.2 * i) for i in range(5))
+    assert not limiter.allow("api", "k", now=0.999)  # a sixth call within [0, 1)
+    assert limiter.allow("api", "k", now=1.0)  # the first one left the window
+    assert limiter.allow("api", "other-credential", now=1.0)  # per credential
     assert limiter.allow("unlimited", "k", now=0.0)
+    # 1 ms early on a 0.2 s schedule: the second window starting at 0.2 holds 6 arrivals
+    strict = RateLimiter({"api": Limit(qps=5)})
+    assert not all(
+        strict.allow("api", "j", now=0.2 * i - (0.001 if i == 6 else 0)) for i in range(7)
+    )
+    slow = RateLimiter({"api": Limit(qps=0.5)})  # below 1 QPS: one call per 2 s
+    assert slow.allow("api", "k", now=0.0)
+    assert not slow.allow("api", "k", now=1.9) and slow.allow("api", "k", now=2.0)
 
 
-def test_spaced_calls_at_the_limit_never_refused_but_faster_are():
-    limiter = RateLimiter({"api": Limit(qps=5, burst=1, tolerance=0.1)})
-    assert all(limiter.allow("api", "k", now=0.2 * i) for i in range(100))
-    assert limiter.allow("api", "j", now=0.0)
-    assert limiter.allow("api", "j", now=0.19)  # within the tolerance (10 % of 0.2 s)
-    assert not limiter.allow("api", "j", now=0.2)  # 2 early arrivals in a row: the slack is gone
-    refused = sum(not limiter.allow("api", "i", now=0.15 * i) for i in range(100))
-    assert refused > 20
+def test_worst_window_counts_the_most_arrivals_in_any_half_open_second():
+    assert worst_window([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
+    assert worst_window([0.0, 1.0, 2.0]) == 1
+    assert worst_window([]) == 0
 
 
 def test_sandbox_rate_limit_arguments():

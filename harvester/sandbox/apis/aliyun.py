@@ -132,7 +132,13 @@ def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> Sandbo
     given = params.get("Signature")
     if not given or not params.get("SignatureNonce") or not params.get("Timestamp"):
         return error("IncompleteSignature", None)
-    if params.get("AccessKeyId") != credentials.get("ALIYUN_ACCESS_KEY_ID", CREDENTIAL_DEFAULTS):
+    secret = credentials.secret_for(
+        "ALIYUN_ACCESS_KEY_ID",
+        params.get("AccessKeyId"),
+        "ALIYUN_ACCESS_KEY_SECRET",
+        CREDENTIAL_DEFAULTS,
+    )
+    if secret is None:  # the sandbox's credential, or one of the pool's
         return error("InvalidAccessKeyId.NotFound", None)
     try:
         stamp = (
@@ -144,9 +150,7 @@ def check_signed(params: dict[str, str], method: str, nonces: _Nonces) -> Sandbo
         return error("InvalidTimeStamp.Format", None)
     if abs(stamp - time.time()) > api.TIMESTAMP_TOLERANCE_S:
         return error("InvalidTimeStamp.Expired", None)
-    expected = api.signature(
-        method, params, credentials.get("ALIYUN_ACCESS_KEY_SECRET", CREDENTIAL_DEFAULTS)
-    )
+    expected = api.signature(method, params, secret)
     if not hmac.compare_digest(expected, given):
         return error("SignatureDoesNotMatch", None)
     # After the signature, so that a forged call cannot burn a nonce.
