@@ -35,6 +35,7 @@ from twisted.internet import task
 
 from harvester import signals as harvester_signals
 from harvester.apis import get_provider
+from harvester.extensions.progress_bar import clock, live_bar
 
 if TYPE_CHECKING:
     from typing import Self
@@ -58,14 +59,6 @@ def api_qps(settings: Settings, api: str) -> float | None:
         return float(value) if float(value) > 0 else None
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def clock(seconds: float | None) -> str:
-    """``H:MM:SS`` (``?`` when unknown)."""
-    if seconds is None:
-        return "?"
-    seconds = max(0, round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 class ApiProgress:
@@ -143,8 +136,6 @@ class Progress:
 
     def _spider_opened(self) -> None:
         self.started = time.monotonic()
-        from harvester.extensions.progress_bar import live_bar
-
         self._bar = live_bar(self.crawler.settings)
         self._task = task.LoopingCall(self.log)
         self._task.start(self.interval, now=False)

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 
+def clock(seconds: float | None) -> str:
+    """``H:MM:SS`` (``?`` when unknown)."""
+    if seconds is None:
+        return "?"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 class _ConsoleStream:
     """A text stream that prints through a rich console (above its live display)."""
 
@@ -61,8 +69,6 @@ class LiveBar:
         self.progress.start()
 
     def update(self, figures: dict[str, Any]) -> None:
-        from harvester.extensions.progress import clock
-
         self.progress.update(
             self.task,
             total=figures["planned"] or None,
