@@ -6,7 +6,8 @@
 In one run it measures and prints:
 
 1. per store size (``--offers``), the ``store`` spider walking one sandbox store
-   (a straight page walk, 50 offers a page) with normalization and SQLite storage,
+   (a straight page walk, 100 offers a page: 2 000 pages at 200 000) with
+   normalization and SQLite storage,
    against the same spider with pipelines off (``ITEM_PIPELINES = {}``): items/s
    and their ratio (goal ≥ 0.9), crawls alternating (A, B, A, B, ...; ``--repeat``
    pairs): the ratio of the median rates and the median of each pair's ratio;
@@ -68,7 +69,7 @@ def store_walk(sandbox: Sandbox, offers: int, window: int, storage: bool) -> dic
             settings["ITEM_PIPELINES"] = {}
         result = crawl(
             "store",
-            args={"seller_open_id": sandbox.store(offers), "page_size": "50"},
+            args={"seller_open_id": sandbox.store(offers), "page_size": "100"},
             env={**sandbox.client_environment(), "HARVESTER_DATABASE_URL": f"sqlite:///{path}"},
             settings=settings,
             timeout=3600,
@@ -89,7 +90,7 @@ def crawls(sizes: list[int], repeat: int) -> dict[int, dict[str, list[dict[str, 
     stores = ",".join(["0", *map(str, sizes)])
     runs: dict[int, dict[str, list[dict[str, float]]]] = {}
     with run_sandbox(
-        "--stores", stores, "--search-window", str(window), "--max-page-size", "50"
+        "--stores", stores, "--search-window", str(window), "--max-page-size", "100"
     ) as sandbox:
         for offers in sizes:
             runs[offers] = {"off": [], "storage": []}
