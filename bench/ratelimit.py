@@ -90,6 +90,8 @@ def measure(
                 "CLOSESPIDER_TIMEOUT": seconds,
                 "LOG_LEVEL": "ERROR",
                 "HARVESTER_STORAGE_ENABLED": False,
+                # unknown random ids are dead letters: keep them out of the project's data/
+                "HARVESTER_DEAD_LETTERS_FILE": str(Path(tmp) / "dead_letters.jsonl"),
                 **extra,
             }
             results: list[CrawlResult] = []
