@@ -228,7 +228,7 @@ HARVESTER_ALIYUN_BATCH_SIZE = 40
 #: vv-tool: most detail calls one run may make (every call is billed).
 HARVESTER_VVTOOL_MAX_CALLS = 10000
 #: AliExpress productdetail.get: ids per call (inferred maximum 50;
-#: see harvester/apis/aliexpress.py).
+#: see harvester/apis/aliexpress/spec.py).
 HARVESTER_ALIEXPRESS_BATCH_SIZE = 20
 #: AliExpress sign method: md5 (TOP), hmac-sha256, or sha256 (IOP SDK).
 HARVESTER_ALIEXPRESS_SIGN_METHOD = "md5"

@@ -1,8 +1,11 @@
-"""Provider modules, one per API, found automatically by their ``NAME``.
+"""Providers, one per API, found automatically by their ``NAME``.
 
-The contract is :class:`harvester.apis.base.Provider`; in short,
-
-A provider module (``harvester/apis/<provider>.py``) defines at least:
+The contract is :class:`harvester.apis.base.Provider`. A provider is a package
+``harvester/apis/<provider>/`` split along the same seams for every API — ``spec``
+(identity, endpoints, limits, settings), ``calls`` (signing, request bodies), ``answers``
+(envelope, error classes, paging), ``records`` (record → product fields) — whose
+``__init__`` re-exports their public names: callers import ``harvester.apis.<provider>``
+only. In short, a provider defines at least:
 
 - ``NAME`` (registry key, also ``request.meta[META_API]``), ``SOURCE`` (marketplace);
 - ``DEFAULT_BASE_URL``, ``BASE_URL_SETTING``, ``CREDENTIAL_SETTINGS``, ``SECRET_SETTINGS``,

@@ -133,3 +133,42 @@ def test_the_sandbox_has_no_import_cycle():
 
     for name in sorted(graph):
         visit(name, ())
+
+
+#: Most lines a module under ``harvester/`` may have (STYLE.md: "mostly 40–300 lines;
+#: split a file that grows past that"), with a little room.
+MAX_MODULE_LINES = 320
+
+
+def oversized_modules(root: Path = PACKAGE, limit: int = MAX_MODULE_LINES) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found.append(f"{path.relative_to(root.parent).as_posix()}: {lines} lines")
+    return found
+
+
+def test_no_module_is_over_the_line_limit():
+    assert oversized_modules() == []
+
+
+def test_the_size_check_sees_a_long_module(tmp_path):
+    package = tmp_path / "harvester"
+    (package / "apis").mkdir(parents=True)
+    (package / "apis" / "long.py").write_text("x = 1\n" * 321, encoding="utf-8")
+    (package / "short.py").write_text("x = 1\n" * 320, encoding="utf-8")
+    assert oversized_modules(package) == ["harvester/apis/long.py: 321 lines"]
+
+
+def test_every_provider_is_a_package_behind_one_import_path():
+    """Callers import ``harvester.apis.<provider>``: the package re-exports the contract."""
+    from harvester.apis import all_providers
+
+    providers = all_providers()
+    assert sorted(p.NAME for p in providers) == ["aliexpress", "aliyun", "pandapon", "vvtool"]
+    for provider in providers:
+        assert provider.__file__ is not None and provider.__file__.endswith("__init__.py")
+        for name in ("NAME", "SOURCE", "AUTH_PARAMS", "sign", "check_response", "to_product"):
+            assert hasattr(provider, name), f"{provider.__name__} lacks {name}"
+        assert {n for n in provider.__all__ if not hasattr(provider, n)} == set()
