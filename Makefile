@@ -19,9 +19,11 @@ install-dev: $(BIN)/python
 demo: install
 	$(BIN)/python -m harvester.demo
 
-## Install dev dependencies and run the whole test suite.
+## Install dev dependencies and run the whole test suite, on TEST_WORKERS processes
+## (pytest-xdist; most tests wait on a sandbox or a rate limit, so 2 fit a 2-core machine).
+TEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## Benchmarks (bench/README.md).
 bench: install-dev
