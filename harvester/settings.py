@@ -101,6 +101,18 @@ HARVESTER_RATE_LIMIT_MARGIN = 0.025
 #: e.g. redis://127.0.0.1:6379/0): they then share one limit, back-off and holds included.
 #: Unset: each process limits itself (in-process limiter, no Redis needed).
 HARVESTER_REDIS_URL: str | None = None
+#: Scale-out (harvester/frontier/): with HARVESTER_REDIS_URL set, every `scrapy crawl` of
+#: `related`, `taobao_items`, `aliexpress_items` or `vvtool_detail` with the same arguments
+#: (and HARVESTER_FRONTIER_KEY) is a worker of one shared crawl; off: each process walks alone.
+HARVESTER_FRONTIER_ENABLED = True
+#: Scopes the shared crawl beyond spider + arguments (e.g. a date or a job group): workers
+#: meet only with the same key. Unset: a crawl that ended is followed by a fresh one.
+HARVESTER_FRONTIER_KEY: str | None = None
+#: Seconds a worker's claim stays its own without renewal (renewed while it works): a
+#: crashed worker's claims go back to the others after this.
+HARVESTER_FRONTIER_LEASE = 60.0
+#: Items a worker claims ahead (nodes, id batches); 0: CONCURRENT_REQUESTS.
+HARVESTER_FRONTIER_BUFFER = 0
 #: More credentials per API (each held to its own limit; requests take them in turn):
 #: {"aliyun": [{"ALIYUN_ACCESS_KEY_ID": ..., "ALIYUN_ACCESS_KEY_SECRET": ..., "ALIYUN_PID": ...}]},
 #: in addition to the one of the provider's own settings / environment variables...

@@ -9,6 +9,11 @@ offers up to ``max_depth``. A node is never fetched twice. ``max_items`` caps
 the distinct products stored; once reached, no new nodes are expanded.
 Scheduling priority ``-depth`` keeps the walk breadth-first. An entry without a
 numeric ``offerId`` is a dead letter; the rest of its page goes on.
+
+With ``HARVESTER_REDIS_URL`` set, several ``scrapy crawl related`` processes with the
+same arguments share the walk (:mod:`harvester.frontier`): each claims nodes from the
+shared frontier, walks their pages and queues the nodes it finds; the walk goes level
+by level, so N workers store exactly the edges and products of one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from scrapy import signals as scrapy_signals
 
+from harvester import frontier
 from harvester.answers import api_data, received_at
 from harvester.apis import pandapon
 from harvester.items import RelatedEdge
@@ -27,7 +34,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy import Request
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+#: A related offer read from a page: (position on the page, offer id, payload).
+Entry = tuple[int, str, dict[str, Any]]
 
 #: Related pages walked per node at most (the API gives no totals: a sanity bound).
 MAX_PAGES_PER_NODE = 100
@@ -67,8 +78,25 @@ class RelatedSpider(ApiSpider):
         self.language = arguments.language
         self.expanded: set[str] = set()
         self.stored: set[str] = set()
+        self.shared: frontier.FrontierWorker | None = None
+
+    def connected(self, crawler: Crawler) -> None:
+        #: This process's share of a crawl walked by several workers (HARVESTER_REDIS_URL).
+        self.shared = frontier.worker_for(crawler, self.name, self.arguments.model_dump())
+        if self.shared is not None:
+            crawler.signals.connect(self._close_shared, signal=scrapy_signals.spider_closed)
+
+    async def _close_shared(self) -> None:
+        if self.shared is not None:
+            await self.shared.frontier.close()
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.shared is not None:
+            # nodes claimed from the shared frontier (harvester/frontier/): this worker
+            # walks their pages; new nodes go back to the frontier (parse_shared)
+            async for offer_id, depth in self.shared.claims(self.seeds):
+                yield self.node_request(offer_id, depth, 1)
+            return
         for seed in self.seeds:
             for request in self.node_requests(seed, 0):
                 yield request
@@ -109,23 +137,22 @@ class RelatedSpider(ApiSpider):
             pandapon.NAME,
             pandapon.RELATED_PATH,
             body,
-            self.parse_related,
+            self.parse_related if self.shared is None else self.parse_shared,
             cb_kwargs={"offer_id": offer_id, "depth": depth, "page": page},
             priority=-depth,
         )
 
-    def parse_related(
-        self, response: Response, offer_id: str, depth: int, page: int
-    ) -> Iterator[Any]:
+    def read_page(self, response: Response) -> tuple[list[Entry], bool] | None:
+        """The page's related offers with a numeric ``offerId`` (the others are dead letters)
+        and whether it is the node's last page; None when the answer cannot be read."""
         self.unit_done(pandapon.NAME)
         try:
             offers = pandapon.parse_related_page(api_data(response))
         except BAD_DATA as error:
             self.reject(response, error)
-            return
+            return None
         self.crawler.stats.inc_value("harvester/related/pages")
-        received = received_at(response)
-        related: list[str] = []  # the work ledger's outcome: a resumed run walks on from it
+        entries: list[Entry] = []
         for position, offer in enumerate(offers, start=1):
             related_id = offer.get("offerId") if isinstance(offer, dict) else None
             related_id = str(related_id) if isinstance(related_id, (str, int)) else ""
@@ -134,6 +161,21 @@ class RelatedSpider(ApiSpider):
                     pandapon.NAME, offer, "entry without a numeric offerId", response
                 )
                 continue
+            entries.append((position, related_id, offer))
+        return entries, pandapon.is_last_related_page(offers, self.page_size)
+
+    def edge(self, offer_id: str, related_id: str, rank: int, response: Response) -> RelatedEdge:
+        return RelatedEdge(pandapon.SOURCE, offer_id, related_id, rank, received_at(response))
+
+    def parse_related(
+        self, response: Response, offer_id: str, depth: int, page: int
+    ) -> Iterator[Any]:
+        read = self.read_page(response)
+        if read is None:
+            return
+        entries, last = read
+        related: list[str] = []  # the work ledger's outcome: a resumed run walks on from it
+        for position, related_id, offer in entries:
             if related_id not in self.stored:
                 if len(self.stored) >= self.max_items:
                     self.crawler.stats.set_value("harvester/related/max_items_reached", True)
@@ -141,16 +183,44 @@ class RelatedSpider(ApiSpider):
                 self.stored.add(related_id)
                 yield self.record(pandapon.NAME, offer, {}, response)
             related.append(related_id)
-            yield RelatedEdge(
-                pandapon.SOURCE,
-                offer_id,
-                related_id,
-                rank=(page - 1) * self.page_size + position,
-                fetched_at=received,
-            )
+            yield self.edge(offer_id, related_id, (page - 1) * self.page_size + position, response)
             if depth < self.max_depth and len(self.stored) < self.max_items:
                 yield from self.node_requests(related_id, depth + 1)
-        last = pandapon.is_last_related_page(offers, self.page_size)
         if not last:
             yield from self.node_requests(offer_id, depth, page + 1)
         yield from self.ledger.mark(unit(offer_id, page), {"related": related, "last": last})
+
+    async def parse_shared(
+        self, response: Response, offer_id: str, depth: int, page: int
+    ) -> AsyncIterator[Any]:
+        """``parse_related`` of a worker of a shared crawl: the product cap is counted and
+        new nodes are queued in the shared frontier (one script call per page)."""
+        assert self.shared is not None
+        read = self.read_page(response)
+        if read is None:
+            return  # request_failed acknowledged the node
+        entries, last = read
+        child = depth + 1 if depth < self.max_depth else None
+        ids = [related_id for _, related_id, _ in entries]
+        codes = await self.shared.frontier.page(ids, self.max_items, child)
+        related: list[str] = []
+        for (position, related_id, offer), code in zip(entries, codes, strict=True):
+            if code == 0:
+                self.crawler.stats.set_value("harvester/related/max_items_reached", True)
+                continue
+            if code == 2:  # this worker stored it first
+                yield self.record(pandapon.NAME, offer, {}, response)
+            related.append(related_id)
+            yield self.edge(offer_id, related_id, (page - 1) * self.page_size + position, response)
+        if last or page >= MAX_PAGES_PER_NODE:
+            if not last:
+                self.crawler.stats.inc_value("harvester/related/max_pages_reached")
+            self.shared.done(offer_id)  # its follow-ups are queued: acknowledged
+        else:
+            yield self.node_request(offer_id, depth, page + 1)
+        for marker in self.ledger.mark(unit(offer_id, page), {"related": related, "last": last}):
+            yield marker
+
+    def request_failed(self, request: Request | None, reason: str) -> None:
+        if self.shared is not None and request is not None:
+            self.shared.done(str(request.cb_kwargs.get("offer_id")))

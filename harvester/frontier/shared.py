@@ -1,0 +1,193 @@
+"""The shared frontier in Redis: atomic Lua scripts on one crawl's keys (redis.asyncio).
+
+A crawl's keys live under ``harvester:frontier:<run key>:<generation>:`` —
+
+- ``seen`` (set): every item ever queued (an item is queued once per crawl);
+- ``pending`` (sorted set, score = depth): items waiting to be claimed;
+- ``leased`` (sorted set, score = lease expiry in ms of the server's clock): claimed items;
+- ``depths`` (hash item → depth), ``inflight`` (hash depth → leased count);
+- ``stored`` (set): products counted against the crawl's ``max_items``;
+- ``finished``: set when the crawl ended (nothing pending, nothing leased).
+
+``harvester:frontier:<run key>`` holds the current generation: a worker joins it unless
+it is finished, else starts the next one (a scheduled re-run starts clean while
+workers of a running crawl meet). Claims go level by level: nothing at depth ``d + 1``
+is handed out while an item at depth ``d`` is pending or leased, so that an item is
+first reached at its shortest depth, whatever the number of workers (the union of N
+workers' results is the same walk). Leases expire (server ``TIME``: client clocks do
+not matter) and are handed out again: a crashed worker's items are re-claimed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+PREFIX = "harvester:frontier:"
+#: Seconds a finished crawl's keys are kept (for workers still reading them).
+FINISHED_TTL = 3600
+
+JOIN = """
+local gen = redis.call('GET', KEYS[1])
+if (not gen) or redis.call('EXISTS', KEYS[1] .. ':' .. gen .. ':finished') == 1 then
+  gen = redis.call('INCR', KEYS[1])
+end
+return tostring(gen)
+"""
+
+# KEYS: seen, pending, depths; ARGV: depth, items...
+ADD = """
+local added = 0
+for i = 2, #ARGV do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[1])
+    added = added + 1
+  end
+end
+return added
+"""
+
+# KEYS: stored, seen, pending, depths; ARGV: max_items, child depth (-1: no expansion), ids...
+# Per id: 0 over the cap (dropped), 1 already stored, 2 newly stored (this worker stores it).
+# A kept id is queued at the child depth while the cap has room (as the one-process walk).
+PAGE = """
+local cap, child = tonumber(ARGV[1]), tonumber(ARGV[2])
+local codes = {}
+for i = 3, #ARGV do
+  local id, code = ARGV[i], 0
+  if redis.call('SISMEMBER', KEYS[1], id) == 1 then
+    code = 1
+  elseif redis.call('SCARD', KEYS[1]) < cap then
+    redis.call('SADD', KEYS[1], id)
+    code = 2
+  end
+  if code > 0 and child >= 0 and redis.call('SCARD', KEYS[1]) < cap then
+    if redis.call('SADD', KEYS[2], id) == 1 then
+      redis.call('ZADD', KEYS[3], child, id)
+      redis.call('HSET', KEYS[4], id, child)
+    end
+  end
+  codes[#codes + 1] = code
+end
+return codes
+"""
+
+# KEYS: pending, leased, depths, inflight, finished, seen, stored
+# ARGV: lease ms, claim count, ack count A, acks (A items), renewals...
+STEP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease, want, acks = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 4, 3 + acks do
+  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then
+    redis.call('HINCRBY', KEYS[4], redis.call('HGET', KEYS[3], ARGV[i]), -1)
+  end
+end
+for i = 4 + acks, #ARGV do
+  redis.call('ZADD', KEYS[2], 'XX', now + lease, ARGV[i])
+end
+local reclaimed = 0
+for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], item)
+  local depth = redis.call('HGET', KEYS[3], item)
+  redis.call('HINCRBY', KEYS[4], depth, -1)
+  redis.call('ZADD', KEYS[1], depth, item)
+  reclaimed = reclaimed + 1
+end
+local busy = nil
+local counts = redis.call('HGETALL', KEYS[4])
+for i = 1, #counts, 2 do
+  local d = tonumber(counts[i])
+  if tonumber(counts[i + 1]) > 0 and (busy == nil or d < busy) then busy = d end
+end
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then
+  if busy == nil then
+    redis.call('SET', KEYS[5], 1)
+    for i = 1, 7 do redis.call('EXPIRE', KEYS[i], FINISHED_TTL) end
+    return {'done', reclaimed, 0}
+  end
+  return {'wait', reclaimed, 0}
+end
+local level = tonumber(head[2])
+if want == 0 or (busy ~= nil and busy < level) then return {'wait', reclaimed, level} end
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], level, level, 'LIMIT', 0, want)
+for _, item in ipairs(items) do
+  redis.call('ZREM', KEYS[1], item)
+  redis.call('ZADD', KEYS[2], now + lease, item)
+end
+redis.call('HINCRBY', KEYS[4], level, #items)
+return {'work', reclaimed, level, unpack(items)}
+""".replace("FINISHED_TTL", str(FINISHED_TTL))
+
+
+@dataclass
+class Step:
+    """What one step of a worker got: ``work`` (items at ``depth``), ``wait`` (others
+    hold lower-depth or all remaining items) or ``done`` (the crawl has ended)."""
+
+    state: str
+    depth: int = 0
+    items: list[str] = field(default_factory=list)
+    #: Expired leases handed back to the pending items during this step.
+    reclaimed: int = 0
+
+
+class SharedFrontier:
+    """One crawl's frontier in Redis (call :meth:`join` first)."""
+
+    def __init__(self, redis: Redis, run_key: str, lease: float) -> None:
+        self.redis = redis
+        self.root = PREFIX + run_key
+        self.lease_ms = max(1, int(lease * 1000))
+        self.generation = ""
+        self._join = redis.register_script(JOIN)
+        self._add = redis.register_script(ADD)
+        self._page = redis.register_script(PAGE)
+        self._step = redis.register_script(STEP)
+
+    @classmethod
+    def from_url(cls, url: str, run_key: str, lease: float) -> SharedFrontier:
+        from redis.asyncio import Redis
+
+        return cls(Redis.from_url(url, decode_responses=True), run_key, lease)
+
+    def key(self, name: str) -> str:
+        return f"{self.root}:{self.generation}:{name}"
+
+    async def join(self) -> str:
+        """Join the crawl's running generation, or start a new one; return it."""
+        self.generation = str(await self._join(keys=[self.root]))
+        return self.generation
+
+    async def add(self, items: list[str], depth: int = 0) -> int:
+        """Queue *items* at *depth* (those seen before are not); return how many were new."""
+        if not items:
+            return 0
+        keys = [self.key("seen"), self.key("pending"), self.key("depths")]
+        return int(await self._add(keys=keys, args=[depth, *items]))
+
+    async def page(self, ids: list[str], max_items: int, child_depth: int | None) -> list[int]:
+        """Count *ids* against *max_items* and queue the kept ones at *child_depth* (None:
+        none); per id 0 dropped by the cap, 1 stored before, 2 stored now (by the caller)."""
+        if not ids:
+            return []
+        keys = [self.key(name) for name in ("stored", "seen", "pending", "depths")]
+        depth = -1 if child_depth is None else child_depth
+        return [int(code) for code in await self._page(keys=keys, args=[max_items, depth, *ids])]
+
+    async def step(self, want: int, acks: list[str], renew: list[str]) -> Step:
+        """Acknowledge *acks* (done), extend the leases of *renew*, hand back expired leases,
+        and claim up to *want* items of the lowest pending depth."""
+        names = ("pending", "leased", "depths", "inflight", "finished", "seen", "stored")
+        args = [self.lease_ms, want, len(acks), *acks, *renew]
+        reply = await self._step(keys=[self.key(name) for name in names], args=args)
+        state, reclaimed, depth, *items = reply
+        return Step(str(state), int(depth), [str(item) for item in items], int(reclaimed))
+
+    async def close(self) -> None:
+        await self.redis.aclose()

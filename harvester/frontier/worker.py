@@ -1,0 +1,118 @@
+"""One worker's side of a shared frontier: claim, buffer locally, acknowledge, renew, stop.
+
+:meth:`FrontierWorker.claims` is meant to be iterated from a spider's ``start()``: it
+yields ``(item, depth)`` pairs as the worker has room (at most ``buffer`` items claimed
+and not yet :meth:`done`), waits while other workers hold the rest, and ends only when
+the shared crawl has ended: nothing pending and nothing leased by any worker (the
+Redis scripts count the leases). While it runs, the spider stays open; acknowledgements
+and lease renewals ride on the next step (one script call each time).
+
+Stats: ``harvester/frontier/claimed``, ``harvester/frontier/acked``,
+``harvester/frontier/reclaimed`` (expired leases of other workers handed back),
+``harvester/frontier/lost`` (the Redis server became unreachable: the worker stops,
+its claimed items go back to the others when their leases expire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from harvester.frontier.shared import SharedFrontier
+
+logger = logging.getLogger(__name__)
+
+CLAIMED, ACKED = "harvester/frontier/claimed", "harvester/frontier/acked"
+RECLAIMED, LOST = "harvester/frontier/reclaimed", "harvester/frontier/lost"
+
+
+class FrontierWorker:
+    def __init__(
+        self,
+        frontier: SharedFrontier,
+        crawler: Crawler,
+        buffer: int = 16,
+        poll: float = 0.2,
+    ) -> None:
+        self.frontier = frontier
+        self.crawler = crawler
+        self.buffer = max(1, buffer)
+        self.poll = poll
+        #: Items claimed by this worker and not done yet.
+        self.local: set[str] = set()
+        self._acks: list[str] = []
+        self._wake = asyncio.Event()
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None  # set once the crawl starts
+        return self.crawler.stats
+
+    def done(self, item: str) -> None:
+        """*item* is finished here (its follow-ups queued): acknowledged on the next step."""
+        if item in self.local:
+            self.local.discard(item)
+            self._acks.append(item)
+            self._wake.set()
+
+    async def claims(self, seeds: list[str]) -> AsyncIterator[tuple[str, int]]:
+        """Claimed ``(item, depth)`` pairs until the shared crawl ends (*seeds* at depth 0)."""
+        try:
+            generation = await self.frontier.join()
+            added = await self.frontier.add(seeds, 0)
+        except RedisError as exc:
+            self._lost(exc)
+            return
+        logger.info(
+            "Shared frontier %s, generation %s: %d new seed(s) queued",
+            self.frontier.root,
+            generation,
+            added,
+        )
+        renew_every = self.frontier.lease_ms / 3000
+        renewed = time.monotonic()
+        while True:
+            renew: list[str] = []
+            if time.monotonic() - renewed > renew_every:
+                renew, renewed = sorted(self.local), time.monotonic()
+            acks, self._acks = self._acks, []
+            self._wake.clear()
+            try:
+                step = await self.frontier.step(self.buffer - len(self.local), acks, renew)
+            except RedisError as exc:
+                self._lost(exc)
+                return
+            self.stats.inc_value(ACKED, len(acks))
+            if step.reclaimed:
+                self.stats.inc_value(RECLAIMED, step.reclaimed)
+            for item in step.items:
+                self.local.add(item)
+                self.stats.inc_value(CLAIMED)
+                yield item, step.depth
+            if step.state == "done" and not self.local and not self._acks:
+                logger.info("Shared frontier %s: the crawl has ended", self.frontier.root)
+                return
+            if not step.items:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                except TimeoutError:
+                    pass
+
+    def _lost(self, error: Exception) -> None:
+        self.stats.set_value(LOST, 1)
+        logger.error(
+            "The shared frontier's Redis server is unreachable (%s: %s): this worker stops; "
+            "run the same command again to rejoin the crawl",
+            type(error).__name__,
+            error,
+        )
