@@ -10,7 +10,7 @@ environment: ``ALIYUN_ACCESS_KEY_ID``, ...), and may have more in
 
 The rate-limit middleware picks a credential for each API request in turn
 (``meta["harvester_credential"]``: its id) and paces it on that credential's own
-schedule; the signing middleware signs the request with the same credential. A
+schedule; the signing download handler signs the request with the same credential. A
 credential is known everywhere else by its id (a hash of its first
 ``CREDENTIAL_SETTINGS`` value: the access key id, app key or token), never by value.
 """

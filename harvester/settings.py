@@ -53,9 +53,15 @@ DOWNLOADER_MIDDLEWARES = {
     "harvester.middlewares.ratelimit.RateLimitMiddleware": 80,
     # classify envelope errors before RetryMiddleware (550) sees the response
     "harvester.middlewares.errors.ApiErrorMiddleware": 560,
-    # sign last, right before the download handler
-    "harvester.middlewares.signing.ApiSigningMiddleware": 950,
 }
+# API calls are signed by the download handler as they are sent, after every middleware
+# (the rate limiter's grant included); it downloads with HARVESTER_SIGNING_TRANSPORT.
+DOWNLOAD_HANDLERS = {
+    "http": "harvester.handlers.signing.SigningDownloadHandler",
+    "https": "harvester.handlers.signing.SigningDownloadHandler",
+}
+#: the download handler that does the HTTP for the signing handler (Scrapy's default)
+HARVESTER_SIGNING_TRANSPORT = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 ITEM_PIPELINES = {
     "harvester.pipelines.normalize.NormalizePipeline": 100,
     "harvester.pipelines.storage.SqlStoragePipeline": 800,

@@ -9,7 +9,7 @@ reads the envelope:
 - rate-limited (HTTP 429, ``Retry-After``, the provider's throttle / ban code):
   the API's download slot is backed off and held for the time asked
   (:data:`harvester.signals.api_backoff`, handled by the rate-limit middleware)
-  and the request retried (re-signed at send time by :mod:`.signing`) up to
+  and the request retried (re-signed at send time by :mod:`harvester.handlers.signing`) up to
   ``HARVESTER_RATE_LIMIT_RETRY_TIMES``, counted apart from ordinary retries
   (:func:`~harvester.answers.get_throttle_retry_request`) so throttling cannot use up
   ``RETRY_TIMES``;

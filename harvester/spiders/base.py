@@ -125,7 +125,7 @@ class ApiSpider(scrapy.Spider):
         cb_kwargs: dict[str, Any] | None = None,
         priority: int = 0,
     ) -> JsonRequest:
-        """A POST/JSON request to *api*; signed at send time by the signing middleware."""
+        """A POST/JSON request to *api*; signed at send time by the signing download handler."""
         return JsonRequest(
             self.api_url(api, path),
             data=data,

@@ -13,9 +13,9 @@ import pytest
 from harvester import signals
 from harvester.apis.base import ApiError, ErrorClass
 from harvester.credentials import META_CREDENTIAL, credential_id
+from harvester.handlers.signing import Signer
 from harvester.limiter import KeyState, reserve_point
 from harvester.middlewares.ratelimit import RateLimitMiddleware
-from harvester.middlewares.signing import ApiSigningMiddleware
 from harvester.sandbox.ratelimit import worst_window
 from tests.unit.crawler_stub import api_request, make_crawler
 
@@ -158,10 +158,9 @@ def test_two_credentials_double_the_rate_and_each_request_is_signed_with_its_own
     for times in by_credential.values():  # each held to its own limit
         assert worst_window(times, 1.0) <= QPS
     assert rate([t for t, _ in done]) >= 1.7 * QPS / (1 + MARGIN)  # one credential: <= 1
-    signer = ApiSigningMiddleware.from_crawler(mw.crawler)
+    signer = Signer(mw.crawler)
     for _, request in done[:4]:
-        request = request.replace(url="https://api.pandapon.com/x")
-        signer.process_request(request)
+        request = signer.sign(request.replace(url="https://api.pandapon.com/x"))
         key = request.headers["access-key"].decode()
         assert credential_id(key) == request.meta[META_CREDENTIAL]
 

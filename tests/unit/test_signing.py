@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
-from scrapy.http import FormRequest, JsonRequest
+from scrapy.http import FormRequest, JsonRequest, TextResponse
 from scrapy.utils.request import fingerprint
 from scrapy.utils.test import get_crawler
 
@@ -11,7 +12,7 @@ from harvester.apis import all_providers, pandapon
 from harvester.apis.base import MissingCredentials, Provider, require
 from harvester.extensions.redact import SecretFilter
 from harvester.fingerprint import AuthlessRequestFingerprinter
-from harvester.middlewares.signing import ApiSigningMiddleware
+from harvester.handlers.signing import Signer, SigningDownloadHandler
 
 CREDS = {
     "PANDAPON_ACCESS_KEY": "key-123",
@@ -25,31 +26,31 @@ def request(url="http://127.0.0.1:9/alibaba/product/query/selleroffer", **meta):
     return JsonRequest(url, data={"beginPage": 1}, meta={"harvester_api": "pandapon", **meta})
 
 
-def test_middleware_signs_at_send_time_and_resigns_retries():
+def test_signer_signs_at_send_time_and_resigns_retries():
     crawler = get_crawler(settings_dict=CREDS)
-    middleware = ApiSigningMiddleware.from_crawler(crawler)
-    req = request()
-    middleware.process_request(req)
+    signer = Signer(crawler)
+    original = request()
+    req = signer.sign(original)
+    assert b"signature" not in original.headers  # the scheduled request stays unsigned
     first = {name: req.headers[name].decode() for name in pandapon.AUTH_HEADERS}
     assert first["access-key"] == "key-123"
     assert abs(int(first["timestamp"]) / 1000 - time.time()) < 5
     assert first["signature"] == pandapon.signature(
         "key-123", first["timestamp"], first["nonce-str"], "secret-456"
     )
-    retry = req.replace()  # what get_retry_request does
-    middleware.process_request(retry)
+    retry = signer.sign(original.replace())  # what get_retry_request does
     assert retry.headers["nonce-str"] != req.headers["nonce-str"]
     assert "secret-456" not in str(retry.headers)
 
 
-def test_middleware_ignores_other_hosts_and_untagged_requests():
-    middleware = ApiSigningMiddleware.from_crawler(get_crawler(settings_dict=CREDS))
+def test_signer_ignores_other_hosts_and_untagged_requests():
+    signer = Signer(get_crawler(settings_dict=CREDS))
     foreign = request("http://example.com/alibaba/product/query/selleroffer")
-    middleware.process_request(foreign)
+    assert signer.sign(foreign) is foreign
     assert b"signature" not in foreign.headers
     plain = JsonRequest("http://127.0.0.1:9/x", data={})
-    middleware.process_request(plain)
-    assert b"signature" not in plain.headers
+    assert signer.sign(plain) is plain
+    assert signer.sign(request(harvester_dont_sign=True)).headers.get("signature") is None
 
 
 def test_settings_override_environment(monkeypatch):
@@ -98,14 +99,14 @@ def test_fingerprint_of_signed_request_is_stable():
     own fingerprint changes between two signings of one call); ours does not, and still
     tells two calls apart."""
     fingerprinter = AuthlessRequestFingerprinter()
-    middleware = ApiSigningMiddleware.from_crawler(get_crawler(settings_dict=ALIYUN))
-    unsigned, signed, resigned = (aliyun_request("1,2") for _ in range(3))
-    signed = middleware.process_request(signed) or signed
-    resigned = middleware.process_request(resigned) or resigned
+    signer = Signer(get_crawler(settings_dict=ALIYUN))
+    unsigned = aliyun_request("1,2")
+    signed, resigned = signer.sign(unsigned), signer.sign(unsigned)
+    assert "Signature=" not in unsigned.url
     assert "Signature=" in signed.url and signed.url != resigned.url
     assert fingerprint(unsigned) != fingerprint(signed) != fingerprint(resigned)
     assert fingerprinter.fingerprint(signed) == fingerprinter.fingerprint(resigned)
-    other = middleware.process_request(aliyun_request("3")) or aliyun_request("3")
+    other = signer.sign(aliyun_request("3"))
     assert fingerprinter.fingerprint(other) != fingerprinter.fingerprint(signed)
 
 
@@ -124,3 +125,38 @@ def test_every_provider_module_meets_the_provider_contract():
     for provider in providers:
         assert [m for m in members if not hasattr(provider, m)] == [], provider.NAME
         assert isinstance(provider.AUTH_PARAMS, tuple)
+
+
+class RecordingTransport:
+    """Stands in for the HTTP transport: records what it was asked to send."""
+
+    sent: list = []
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    async def download_request(self, request):
+        RecordingTransport.sent.append(request)
+        return TextResponse(request.url, body=b"{}", request=request)
+
+    async def close(self):
+        pass
+
+
+def test_download_handler_sends_a_signed_copy_and_answers_for_the_original():
+    settings = {
+        **CREDS,
+        "HARVESTER_SIGNING_TRANSPORT": f"{__name__}.RecordingTransport",
+    }
+    handler = SigningDownloadHandler.from_crawler(get_crawler(settings_dict=settings))
+    original = request()
+    RecordingTransport.sent.clear()
+    response = asyncio.run(handler.download_request(original))
+    (sent,) = RecordingTransport.sent
+    assert sent is not original and sent.headers["access-key"] == b"key-123"
+    assert b"signature" not in original.headers
+    assert response.request is original  # callbacks, retries, the ledger see it unsigned
+    plain = JsonRequest("http://127.0.0.1:9/x", data={})
+    assert asyncio.run(handler.download_request(plain)).request is plain
+    assert RecordingTransport.sent[-1] is plain
