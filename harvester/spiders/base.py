@@ -70,7 +70,7 @@ class ApiSpider(scrapy.Spider):
         spider.read_settings(crawler.settings)
         spider.ledger.connect(crawler)
         spider.check_credentials(crawler.settings)
-        crawler.signals.connect(spider._run_arguments, signal=signals.run_arguments)
+        crawler.signals.connect(spider.given_arguments, signal=signals.run_arguments)
         spider.connected(crawler)
         return spider
 
@@ -110,7 +110,8 @@ class ApiSpider(scrapy.Spider):
     def connected(self, crawler: Crawler) -> None:
         """Hook: the spider has its crawler (connect signal handlers here)."""
 
-    def _run_arguments(self) -> dict[str, Any]:
+    def given_arguments(self) -> dict[str, Any]:
+        """The spider arguments as given (answers the ``run_arguments`` signal)."""
         return dict(self._given)
 
     def api_url(self, api: str, path: str) -> str:
