@@ -55,15 +55,15 @@ def products(count: int) -> list[Product]:
     ]
 
 
-def _copy(session: Session, model: type, rows: int, seller: bool = False) -> None:
-    """Copy *model*'s one row *rows* times, with new product ids."""
+def _copy(session: Session, model: type, rows: int) -> None:
+    """Copy the one product row *rows* times, with new product ids and 1 000 sellers."""
     dialect = session.get_bind().dialect.name
     table = model.__table__  # type: ignore[attr-defined]
     columns = [c.name for c in table.columns if c.name != "id"]
     cast = "CAST({} AS TEXT)" if dialect == "sqlite" else "CAST({} AS VARCHAR)"
     values = {
         "product_id": cast.format(_ID.format(i="n.i")),
-        "seller_id": ("'seller-' || " + cast.format("n.i % 1000")) if seller else None,
+        "seller_id": "'seller-' || " + cast.format("n.i % 1000"),
     }
     select = ", ".join(values.get(c) or f"t.{c}" for c in columns)
     session.execute(
@@ -75,35 +75,62 @@ def _copy(session: Session, model: type, rows: int, seller: bool = False) -> Non
     )
 
 
+def _copy_child(session: Session, model: type) -> None:
+    """Copy *model*'s one row (the template product's) for every other product."""
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    values = {"product_id": "p.product_id", "product_key": "p.id"}
+    select = ", ".join(values.get(c) or f"t.{c}" for c in columns)
+    session.execute(
+        text(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {select} "
+            f"FROM {table.name} t JOIN products p ON p.id <> t.product_key ORDER BY p.id"
+        )
+    )
+
+
 def prefill(engine, rows: int, template: Product) -> None:  # type: ignore[no-untyped-def]
     """*rows* products (with a payload and a history row each) copied from *template*."""
     writer = BatchWriter(engine, 0, 0.0, Path(tempfile.gettempdir()))
     writer.write(repository.Batch([template]), None)
     with Session(engine) as session, session.begin():
-        _copy(session, models.Product, rows, seller=True)
-        _copy(session, models.ProductPayload, rows)
-        _copy(session, models.ProductHistory, rows)
+        _copy(session, models.Product, rows)
+        _copy_child(session, models.ProductPayload)
+        _copy_child(session, models.ProductHistory)
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(
             text("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
         )
 
 
-def write_rate(engine, batch: list[Product]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """rows/s of the writer for a first crawl of *batch*, then a recrawl (1 in 10 repriced)."""
+def written() -> int:
+    """Bytes this process has handed to ``write()`` so far (Linux; 0 elsewhere): SQLite's
+    WAL frames and checkpoints, a measure of the pages a write dirties that the machine's
+    load does not blur."""
+    try:
+        with open("/proc/self/io") as io:
+            return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+    except OSError:
+        return 0
+
+
+def write_rate(engine, batch: list[Product]) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """rows/s of the writer for a first crawl of *batch*, then a recrawl (1 in 10 repriced),
+    and the KiB written per row over both."""
     writer = BatchWriter(engine, 0, 0.0, Path(tempfile.gettempdir()))
     recrawl = [
         replace(p, price=(p.price or Decimal(0)) + 1) if i % 10 == 0 else p
         for i, p in enumerate(batch)
     ]
     rates = []
+    before = written()
     for records in (batch, recrawl):
         started = time.perf_counter()
         for i in range(0, len(records), BATCH):
             result = writer.write(repository.Batch(records[i : i + BATCH]), 1)
             assert result.spooled is None and not result.refused, result
         rates.append(len(records) / (time.perf_counter() - started))
-    return rates[0], rates[1]
+    return rates[0], rates[1], (written() - before) / 1024 / (2 * len(batch))
 
 
 @contextmanager
@@ -137,7 +164,7 @@ def scale(backend: str, server: str | None, rows: int, batch: list[Product]) -> 
                 started = time.perf_counter()
                 prefill(engine, size, replace(batch[0], product_id="1"))
                 figures["prefill_seconds"] = time.perf_counter() - started
-            first, again = write_rate(engine, batch)
+            first, again, figures[f"{label}_kib"] = write_rate(engine, batch)
             figures[f"{label}_first"], figures[f"{label}_again"] = first, again
             figures[label] = 2 / (1 / first + 1 / again)  # both passes' rows over their time
             engine.dispose()
@@ -195,6 +222,7 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
         "last_run_id",
     ]
     history_columns = [
+        "product_key",
         "source",
         "product_id",
         "api",
@@ -206,7 +234,8 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
     statements = {
         "products": _insert_sql("products", product_columns),
         "payloads": _insert_sql(
-            "product_payloads", ["source", "product_id", "api", "payload", "fetched_at", "run_id"]
+            "product_payloads",
+            ["product_key", "source", "product_id", "api", "payload", "fetched_at", "run_id"],
         ),
         "history": _insert_sql("product_history", history_columns),
     }
@@ -232,12 +261,16 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
             )
             db.executemany(
                 statements["payloads"],
-                [row(p.source, p.product_id, p.api, p.raw, p.fetched_at, 1) for p in chunk],
+                [
+                    row(i + n + 1, p.source, p.product_id, p.api, p.raw, p.fetched_at, 1)
+                    for n, p in enumerate(chunk)
+                ],
             )
             db.executemany(
                 statements["history"],
                 [
                     row(
+                        i + n + 1,
                         p.source,
                         p.product_id,
                         p.api,
@@ -246,7 +279,7 @@ def raw_executemany(path: Path, products: list) -> float:  # type: ignore[type-a
                         *(getattr(p, c) for c in TRACKED_FIELDS),
                         "",
                     )
-                    for p in chunk
+                    for n, p in enumerate(chunk)
                 ],
             )
     rate = len(products) / (time.perf_counter() - start)

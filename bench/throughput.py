@@ -151,6 +151,12 @@ def report_writer(backends: list[str], rows: int, write_rows: int) -> None:
             f"ratio {f['full'] / f['empty']:.3f}  (goal >= 0.8)",
             flush=True,
         )
+        if backend == "sqlite" and f["empty_kib"]:
+            print(
+                f"writer, {backend:<10}: {f['empty_kib']:.1f} KiB written per row into the empty "
+                f"database, {f['full_kib']:.1f} KiB into the full one",
+                flush=True,
+            )
     ours, baseline = _writer.executor_rate(batch)
     print(
         f"repository.write_batch {ours:6.0f} rows/s, raw sqlite3.executemany {baseline:6.0f} "

@@ -128,12 +128,10 @@ def run_figures(engine: Engine, run_id: int) -> RunFigures | None:
 def _price_changes(connection: Any, run_id: int) -> int:
     """History rows of the run whose price differs from the product's previous row."""
     previous = (
-        func.lag(H.c.price)
-        .over(partition_by=(H.c.source, H.c.product_id), order_by=H.c.id)
-        .label("previous")
+        func.lag(H.c.price).over(partition_by=H.c.product_key, order_by=H.c.id).label("previous")
     )
-    touched = select(H.c.product_id).where(H.c.run_id == run_id)
-    rows = select(H.c.run_id, H.c.price, previous).where(H.c.product_id.in_(touched)).subquery()
+    touched = select(H.c.product_key).where(H.c.run_id == run_id)
+    rows = select(H.c.run_id, H.c.price, previous).where(H.c.product_key.in_(touched)).subquery()
     return _scalar(
         connection,
         select(func.count())

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from harvester.storage import models
 from harvester.storage.executor import dialect_insert
@@ -67,23 +68,17 @@ def recent_details(
     payloads = models.ProductPayload
     products = models.Product
     since = datetime.now(UTC) - timedelta(hours=max_age)
-    detail = (
-        select(payloads.product_id)
-        .where(payloads.source == source, payloads.api == api, payloads.fetched_at >= since)
-        .subquery()
-    )
+    detail = aliased(payloads)
     rows = session.execute(
-        select(payloads.product_id, payloads.payload)
-        .join(detail, detail.c.product_id == payloads.product_id)
+        select(products.product_id, payloads.payload)
+        .join(payloads, (payloads.product_key == products.id) & (payloads.api == listing_api))
         .join(
-            products,
-            (products.source == payloads.source) & (products.product_id == payloads.product_id),
+            detail,
+            (detail.product_key == products.id)
+            & (detail.api == api)
+            & (detail.fetched_at >= since),
         )
-        .where(
-            payloads.source == source,
-            payloads.api == listing_api,
-            products.seller_id == seller_id,
-        )
+        .where(products.source == source, products.seller_id == seller_id)
     )
     return {product_id: record_hash(payload) for product_id, payload in rows}
 

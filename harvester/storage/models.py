@@ -5,6 +5,12 @@
 - ``product_payloads``: the latest raw record per product *and API*.
 - ``product_history``: append-only; a row when a record shows the tracked fields
   (price, stock, sales, title, availability) of a product changed (and its first sighting).
+
+  Both keep ``source`` and ``product_id``, and are keyed by ``product_key``, the
+  product's ``products.id``: ids grow as products are first seen, so a new product's
+  payload and history rows go at the end of their indexes instead of at a random
+  place of a text-keyed one (what made SQLite slow down as the catalog grew;
+  ``bench/README.md``, Throughput).
 - ``skus``, ``price_tiers``: per product, replaced by each detail fetch.
 - ``shops``: shops / sellers seen.
 - ``related_edges``: (source product, related product, rank) with the run that saw it.
@@ -156,9 +162,11 @@ class Product(Base):
 
 class ProductPayload(Base):
     __tablename__ = "product_payloads"
-    __table_args__ = (UniqueConstraint("source", "product_id", "api"),)
+    __table_args__ = (UniqueConstraint("product_key", "api"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: ``products.id`` of the product.
+    product_key: Mapped[int] = mapped_column(Id)
     source: Mapped[str] = mapped_column(String(32))
     product_id: Mapped[str] = mapped_column(String(64))
     api: Mapped[str] = mapped_column(String(32))
@@ -171,13 +179,15 @@ class ProductHistory(Base):
     __tablename__ = "product_history"
     __table_args__ = (
         # price change over time per product
-        Index("ix_product_history_product", "source", "product_id", "observed_at"),
+        Index("ix_product_history_product_key", "product_key", "observed_at"),
         # what changed in a period, across products
         Index("ix_product_history_observed_at", "observed_at"),
         Index("ix_product_history_run", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: ``products.id`` of the product.
+    product_key: Mapped[int] = mapped_column(Id)
     source: Mapped[str] = mapped_column(String(32))
     product_id: Mapped[str] = mapped_column(String(64))
     api: Mapped[str] = mapped_column(String(32))

@@ -49,7 +49,8 @@ def upsert_products(
     session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
 ) -> None:
     products = last_per_key(products, lambda p: (p.source, p.product_id, p.api))
-    _record_history(session, products, run_id, now)
+    current = _current(session, products)
+    history = _history(products, current, run_id)
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for product in products:
         row = {name: getattr(product, name) for name in MERGED_COLUMNS}
@@ -76,6 +77,27 @@ def upsert_products(
             row["first_seen_at"] = earlier["first_seen_at"]
         merged[key] = row
     execute_many(session, "products", _products_upsert, list(merged.values()))
+    keys = _product_keys(session, merged, current)
+    for row in history:
+        row["product_key"] = keys[(row["source"], row["product_id"])]
+    execute_many(session, "history", lambda _: models.ProductHistory.__table__.insert(), history)
+    execute_many(
+        session,
+        "payloads",
+        _payloads_upsert,
+        [
+            {
+                "product_key": keys[(p.source, p.product_id)],
+                "source": p.source,
+                "product_id": p.product_id,
+                "api": p.api,
+                "payload": p.raw,
+                "fetched_at": p.fetched_at,
+                "run_id": run_id,
+            }
+            for p in products
+        ],
+    )
     _replace_children(session, products, now)
     _upsert_shops(session, products, now)
 
@@ -101,7 +123,7 @@ def _products_upsert(session: Session) -> Any:
 def _payloads_upsert(session: Session) -> Any:
     stmt = dialect_insert(session, models.ProductPayload.__table__)
     return stmt.on_conflict_do_update(
-        index_elements=["source", "product_id", "api"],
+        index_elements=["product_key", "api"],
         set_={
             "payload": stmt.excluded.payload,
             "fetched_at": stmt.excluded.fetched_at,
@@ -110,33 +132,57 @@ def _payloads_upsert(session: Session) -> Any:
     )
 
 
-def _record_history(
-    session: Session, products: Sequence[items.Product], run_id: int | None, now: datetime
-) -> None:
-    """Append a history row for each product whose tracked fields changed, and store
-    the latest payload per (product, API).
+def _current(
+    session: Session, products: Sequence[items.Product]
+) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """(source, product id) → (``products.id``, tracked fields) of the products stored."""
+    table = models.Product.__table__
+    tracked = [table.c[name] for name in TRACKED_FIELDS]
+    current: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for source, ids in by_source({(p.source, p.product_id): None for p in products}):
+        query = select(table.c.product_id, table.c.id, *tracked).where(
+            table.c.source == source, table.c.product_id.in_(ids)
+        )
+        for product_id, key, *values in session.execute(query):
+            current[(source, product_id)] = (key, dict(zip(TRACKED_FIELDS, values, strict=True)))
+    return current
+
+
+def _product_keys(
+    session: Session,
+    written: dict[tuple[str, str], Any],
+    current: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+) -> dict[tuple[str, str], int]:
+    """``products.id`` of every product *written*: known from *current*, or read back."""
+    keys = {key: stored[0] for key, stored in current.items()}
+    table = models.Product.__table__
+    for source, ids in by_source(key for key in written if key not in keys):
+        query = select(table.c.product_id, table.c.id).where(
+            table.c.source == source, table.c.product_id.in_(ids)
+        )
+        keys.update(((source, product_id), key) for product_id, key in session.execute(query))
+    return keys
+
+
+def _history(
+    products: Sequence[items.Product],
+    current: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+    run_id: int | None,
+) -> list[dict[str, Any]]:
+    """A history row for each product whose tracked fields changed.
 
     A record is compared with the product's current row, counting only the tracked
     fields it carries: a related-items record without sales figures does not
     "change" the sales a store walk saw. A product seen for the first time gets its
     first history row.
     """
-    table = models.Product.__table__
     latest = {(p.source, p.product_id): p for p in products}
-    current: dict[tuple[str, str], dict[str, Any]] = {}
-    keys = list(latest)
-    tracked = [table.c[name] for name in TRACKED_FIELDS]
-    for source, ids in by_source(keys):
-        query = select(table.c.product_id, *tracked).where(
-            table.c.source == source, table.c.product_id.in_(ids)
-        )
-        for product_id, *values in session.execute(query):
-            current[(source, product_id)] = dict(zip(TRACKED_FIELDS, values, strict=True))
     history = []
     for key, product in latest.items():
         observed = {name: getattr(product, name) for name in TRACKED_FIELDS}
-        old = current.get(key)
-        if old is not None:
+        stored = current.get(key)
+        if stored is not None:
+            old = stored[1]
             observed = {
                 name: old[name] if value is None else value for name, value in observed.items()
             }
@@ -153,23 +199,7 @@ def _record_history(
                 "content_hash": _hash(observed),
             }
         )
-    execute_many(session, "history", lambda _: models.ProductHistory.__table__.insert(), history)
-    execute_many(
-        session,
-        "payloads",
-        _payloads_upsert,
-        [
-            {
-                "source": p.source,
-                "product_id": p.product_id,
-                "api": p.api,
-                "payload": p.raw,
-                "fetched_at": p.fetched_at,
-                "run_id": run_id,
-            }
-            for p in products
-        ],
-    )
+    return history
 
 
 def _replace_children(session: Session, products: Sequence[items.Product], now: datetime) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from harvester.storage.db import make_engine
 from harvester.storage.migrate import INITIAL, current, downgrade, head, upgrade
@@ -76,4 +76,59 @@ def test_database_from_before_migrations_is_stamped(tmp_path):
     upgrade(engine)
     assert current(engine) == head()
     assert schema_diff(engine) == []
+    engine.dispose()
+
+
+def test_0004_keys_payloads_and_history_by_the_products_id(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine, "0003")
+    now = "2026-11-29 00:00:00+00:00"
+    with engine.begin() as connection:
+        for n, product_id in enumerate(("b-2", "a-1")):
+            connection.execute(
+                text(
+                    "insert into products (source, product_id, first_seen_at, fetched_at, "
+                    "updated_at) values ('1688', :p, :t, :t, :t)"
+                ),
+                {"p": product_id, "t": now},
+            )
+            for api in ("pandapon", "vvtool"):
+                connection.execute(
+                    text(
+                        "insert into product_payloads (source, product_id, api, payload, "
+                        "fetched_at) values ('1688', :p, :a, '{}', :t)"
+                    ),
+                    {"p": product_id, "a": api, "t": now},
+                )
+            connection.execute(
+                text(
+                    "insert into product_history (source, product_id, api, observed_at, price, "
+                    "content_hash) values ('1688', :p, 'pandapon', :t, :price, 'h')"
+                ),
+                {"p": product_id, "t": now, "price": n + 1},
+            )
+    upgrade(engine)
+    assert schema_diff(engine) == []
+    with engine.connect() as connection:
+        ids = dict(connection.execute(text("select product_id, id from products")).all())
+        payloads = connection.execute(
+            text("select product_id, product_key, api from product_payloads order by id")
+        ).all()
+        history = connection.execute(
+            text("select product_id, product_key, price from product_history order by id")
+        ).all()
+    assert [(p, k) for p, k, _ in payloads] == [
+        ("b-2", ids["b-2"]),
+        ("b-2", ids["b-2"]),
+        ("a-1", ids["a-1"]),
+        ("a-1", ids["a-1"]),
+    ]
+    assert [(p, k, float(price)) for p, k, price in history] == [
+        ("b-2", ids["b-2"], 1.0),
+        ("a-1", ids["a-1"], 2.0),
+    ]
+    downgrade(engine, "0003")
+    assert "product_key" not in {c["name"] for c in inspect(engine).get_columns("product_history")}
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from product_payloads")).scalar() == 4
     engine.dispose()
