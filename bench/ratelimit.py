@@ -20,7 +20,11 @@ Printed per run, from the sandbox's own arrival times: calls, the steady-state r
 last arrival, over their span) and
 its ratio to the limit (goals: 1 process ≥ 0.97; 4 processes in [0.95, 1.0]; pool
 ≥ 1.9 × the one-credential rate), the worst count in any 1-s window (goal ≤ the
-limit; per credential for the pool), and the calls the sandbox throttled (goal 0).
+limit; per credential for the pool), the calls the sandbox throttled (goal 0), and
+the delay from each call's admission by the limiter to its arrival at the sandbox
+(median, 99th percentile, maximum, in ms; :class:`AdmissionProbe` sends the admission
+time in a header — one machine, one monotonic clock): the margin
+(``HARVESTER_RATE_LIMIT_MARGIN``) must cover how much these delays differ.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from harvester import settings as project_settings
 from harvester.apis import get_provider
+from harvester.middlewares.ratelimit import META_ADMITTED
 from harvester.sandbox.ratelimit import worst_window
 from harvester.testing import CrawlResult, Sandbox, crawl, run_sandbox
 from harvester.testing_redis import run_redis
@@ -49,6 +55,20 @@ POOL = {
         }
     ]
 }
+
+
+class AdmissionProbe:
+    """Downloader middleware (after signing): the limiter's admission time of the call in
+    ``X-Harvester-Admitted``, which the sandbox records with the arrival."""
+
+    def process_request(self, request: Any) -> None:
+        admitted = request.meta.get(META_ADMITTED)
+        if admitted is not None:
+            request.headers["X-Harvester-Admitted"] = repr(admitted)
+
+
+#: The project's downloader middlewares and the probe.
+PROBED = {**project_settings.DOWNLOADER_MIDDLEWARES, f"{__name__}.AdmissionProbe": 990}
 
 
 def workloads(sandbox: Sandbox, seconds: float) -> dict[str, tuple[str, dict[str, str]]]:
@@ -92,6 +112,7 @@ def measure(
                 "HARVESTER_STORAGE_ENABLED": False,
                 # unknown random ids are dead letters: keep them out of the project's data/
                 "HARVESTER_DEAD_LETTERS_FILE": str(Path(tmp) / "dead_letters.jsonl"),
+                "DOWNLOADER_MIDDLEWARES": PROBED,
                 **extra,
             }
             results: list[CrawlResult] = []
@@ -126,7 +147,14 @@ def measure(
     steady = [t for t in times if times[0] + edge <= t <= times[-1] - edge] if times else []
     span = steady[-1] - steady[0] if len(steady) > 1 else 0.0
     achieved = (len(steady) - 1) / span if span > 0 else 0.0
+    delays = sorted(
+        arrived - admitted
+        for arrived, admitted in zip(arrivals["times"], arrivals["admitted"], strict=True)
+        if admitted is not None and steady and steady[0] <= arrived <= steady[-1]
+    )
+
     return {
+        "delays": [percentile(delays, q) * 1000 for q in (0.5, 0.99, 1.0)],
         "calls": len(times),
         "achieved": achieved,
         "ratio": achieved / limit,
@@ -135,6 +163,10 @@ def measure(
         "credentials": len(by_credential),
         "throttled": throttled,
     }
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def main(argv: list[str]) -> None:
@@ -152,7 +184,7 @@ def main(argv: list[str]) -> None:
     modes = options.modes.split(",")
     print(
         f"{'api':<11} {'run':<14} {'limit/s':>7} {'calls':>6} {'achieved/s':>10} "
-        f"{'ratio':>6} {'worst 1 s':>9} {'throttled':>9}",
+        f"{'ratio':>6} {'worst 1 s':>9} {'throttled':>9} {'delay ms p50/p99/max':>20}",
         flush=True,
     )
     with run_redis() if "4" in modes else _nothing() as redis_url:
@@ -171,7 +203,8 @@ def main(argv: list[str]) -> None:
                 print(
                     f"{api:<11} {label:<14} {row['limit']:>7.1f} {row['calls']:>6d} "
                     f"{row['achieved']:>10.3f} {row['ratio']:>6.3f} {row['worst']:>9d} "
-                    f"{row['throttled']:>9d}{note}",
+                    f"{row['throttled']:>9d} {'/'.join(f'{d:.1f}' for d in row['delays']):>20}"
+                    f"{note}",
                     flush=True,
                 )
 

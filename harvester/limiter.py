@@ -1,17 +1,25 @@
 """Rate limiters: when may the next call of a credential go out.
 
-A limiter keeps, per key (an API and one credential), a schedule of grant times
-spaced ``interval`` apart (GCRA with a bucket of one, the "virtual scheduling"
-form): a caller *reserves* the next free point ``max(now, tat, hold)`` and
-sleeps until it. Reserved points are never closer than ``interval``, so any
-half-open window of ``n × interval`` seconds holds at most ``n`` grants: with
-``interval = (1 + margin) / qps`` no second holds more than ``qps`` calls, even if
-each call reaches the provider up to ``margin`` seconds later than the one before
-relative to its grant (a busy event loop, the network). A caller that wakes later
-than its tolerance gives its point up and reserves again
-(:mod:`harvester.middlewares.ratelimit`), so a stalled process never sends a
-burst of overdue calls. Reservations made while calls are queued keep the
-schedule punctual: lateness of one call does not push the others back.
+Two steps per call, per key (an API and one credential):
+
+1. **Reserve** a turn on a schedule of points spaced ``interval`` apart (GCRA with
+   a bucket of one, the "virtual scheduling" form): the next free point
+   ``max(now, tat, hold)``; the caller sleeps until it. Waiting callers each hold
+   their own point, so nobody polls, and the schedule stays punctual: one late
+   wake-up does not push the others back.
+2. **Admit** the call when it is about to go (:meth:`Limiter.admit`): the limiter
+   keeps the times of the last ``calls`` calls it admitted and lets this one go now
+   only if the ``calls``-th last is at least ``window`` seconds old (and the last one
+   ``gap`` seconds); else it answers how long to wait, and the caller asks again
+   then. Admission times are the ones that count: a call that woke late still
+   goes (its turn is not lost), and any window of ``window`` seconds holds at most
+   ``calls`` admissions whatever the wake-ups did.
+
+With ``window = 1 + margin`` seconds (``calls`` = the QPS), no second holds more
+than QPS *arrivals* at the provider as long as calls reach it with delays (after
+their admission) that differ by at most ``margin`` — the time from admission to the
+socket on a busy event loop, the network. The long-run rate is QPS / (1 + margin),
+less the mean lateness of calls that had to wait for the window.
 
 Back-off lives in the limiter too, so that it holds for every process sharing it:
 ``backoff`` multiplies the key's interval by a factor (capped) and may hold every
@@ -27,7 +35,8 @@ Redis server's clock).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -36,6 +45,16 @@ class Limiter(Protocol):
         """Reserve the next grant of *key*; return its time on ``time.monotonic()``'s clock
         (the asyncio loop's), and the time of the reservation on the limiter's own clock
         (for :meth:`backoff`)."""
+
+    async def admit(
+        self, key: str, calls: int, window: float, gap: float, allowance: float = 0.0
+    ) -> float:
+        """Admit a call of *key* now if fewer than *calls* were admitted in the last
+        *window* seconds and none in the last *gap* (both stretched by the back-off
+        factor, and not before a hold): return 0, and record the admission *allowance*
+        seconds later than now (a call that may take longer to reach the provider: the
+        calls after it keep the window from that time). Else the seconds to wait before
+        asking again."""
 
     async def backoff(
         self, key: str, factor: float, max_interval: float, hold: float | None, granted: float
@@ -62,6 +81,8 @@ class KeyState:
     hold: float = 0.0
     #: When the interval was last multiplied.
     backoff_at: float = 0.0
+    #: Admission times of the latest calls (at most ``calls`` of them).
+    admitted: deque[float] = field(default_factory=deque)
 
 
 def reserve_point(state: KeyState, interval: float, now: float) -> float:
@@ -69,6 +90,25 @@ def reserve_point(state: KeyState, interval: float, now: float) -> float:
     grant = max(now, state.tat, state.hold)
     state.tat = grant + interval * state.slow
     return grant
+
+
+def admit_at(
+    state: KeyState, now: float, calls: int, window: float, gap: float, allowance: float = 0.0
+) -> float:
+    """0 and *now* recorded if a call may go at *now* (:meth:`Limiter.admit`), else the
+    seconds until it may."""
+    admitted = state.admitted
+    earliest = state.hold
+    if admitted:
+        earliest = max(earliest, admitted[-1] + gap * state.slow)
+    if len(admitted) >= calls:
+        earliest = max(earliest, admitted[-calls] + window * state.slow)
+    if now < earliest:
+        return earliest - now
+    admitted.append(now + allowance)
+    while len(admitted) > calls:
+        admitted.popleft()
+    return 0.0
 
 
 def apply_backoff(
@@ -104,6 +144,11 @@ class LocalLimiter:
         self.intervals[key] = interval
         now = time.monotonic()
         return reserve_point(self._state(key), interval, now), now
+
+    async def admit(
+        self, key: str, calls: int, window: float, gap: float, allowance: float = 0.0
+    ) -> float:
+        return admit_at(self._state(key), time.monotonic(), calls, window, gap, allowance)
 
     async def backoff(
         self, key: str, factor: float, max_interval: float, hold: float | None, granted: float

@@ -49,8 +49,9 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 16
 REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
 
 DOWNLOADER_MIDDLEWARES = {
-    # every API call waits for its credential's rate limit (one slot per API and credential)
-    "harvester.middlewares.ratelimit.RateLimitMiddleware": 80,
+    # every API call waits for its credential's rate limit (one slot per API and credential),
+    # after Scrapy's own middlewares: little runs between its admission and the download
+    "harvester.middlewares.ratelimit.RateLimitMiddleware": 940,
     # classify envelope errors before RetryMiddleware (550) sees the response
     "harvester.middlewares.errors.ApiErrorMiddleware": 560,
 }
@@ -99,9 +100,9 @@ HARVESTER_RATE_LIMITS_ENABLED = True
 #: each provider's DEFAULT_QPS (pandapon 10, aliyun 5, vvtool 10, aliexpress 5). Unknown
 #: API names are refused.
 HARVESTER_RATE_LIMITS: dict[str, float] = {}
-#: Seconds added to each one-second window: QPS calls per 1 + margin s, so a call may reach
-#: the provider this much later than the one before it (relative to their grants) without
-#: putting QPS + 1 calls in any second. The rate is QPS / (1 + margin).
+#: Seconds added to each one-second window: QPS calls admitted per 1 + margin s, so a call
+#: may reach the provider this much later than another one (relative to their admissions)
+#: without putting QPS + 1 calls in any second. The rate is QPS / (1 + margin) at most.
 HARVESTER_RATE_LIMIT_MARGIN = 0.025
 #: A Redis server shared by every process on the same credentials (setting or environment,
 #: e.g. redis://127.0.0.1:6379/0): they then share one limit, back-off and holds included.

@@ -31,7 +31,9 @@ def stats(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
 
 def arrivals(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     """Arrival times (``time.monotonic()`` seconds, throttled calls included) of one API's
-    calls (``?api=``), and the id of the credential of each (a hash, never the value)."""
+    calls (``?api=``), the id of the credential of each (a hash, never the value), and
+    the admission time each client sent in ``X-Harvester-Admitted`` (``bench ratelimit``
+    sends it: same machine, same monotonic clock), else null."""
     import hashlib
 
     with app.lock:
@@ -39,8 +41,9 @@ def arrivals(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
     return SandboxResponse(
         200,
         {
-            "times": [t for t, _ in seen],
-            "credentials": [hashlib.sha256(c.encode()).hexdigest()[:10] for _, c in seen],
+            "times": [t for t, _, _ in seen],
+            "credentials": [hashlib.sha256(c.encode()).hexdigest()[:10] for _, c, _ in seen],
+            "admitted": [float(a) if a else None for _, _, a in seen],
         },
     )
 

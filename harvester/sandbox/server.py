@@ -45,8 +45,9 @@ class SandboxApp:
         self.catalog = Catalog(config.seed, config.store_sizes)
         self.faults = Faults()
         self.limiter = RateLimiter({api: Limit(qps) for api, qps in config.rate_limits.items()})
-        #: api → (arrival time, credential) of every call, in ``time.monotonic()`` seconds
-        self.arrivals: dict[str, list[tuple[float, str]]] = {}
+        #: api → (arrival time, credential, the client's admission time if it sent one in
+        #: ``X-Harvester-Admitted``) of every call, in ``time.monotonic()`` seconds
+        self.arrivals: dict[str, list[tuple[float, str, str | None]]] = {}
         #: api → builder of that provider's error answer for a code (used by ``error`` faults).
         self.error_builders: dict[
             str, Callable[[str, str | None, SandboxRequest], SandboxResponse]
@@ -87,7 +88,9 @@ class SandboxApp:
         credential_of = self.credential_of.get(api)
         credential = credential_of(request) if credential_of is not None else ""
         with self.lock:
-            self.arrivals.setdefault(api, []).append((request.received_at, credential))
+            self.arrivals.setdefault(api, []).append(
+                (request.received_at, credential, request.headers.get("x-harvester-admitted"))
+            )
         if credential_of is not None and not self.limiter.allow(
             api, credential, request.received_at
         ):

@@ -66,8 +66,10 @@ def test_every_provider_is_limited_at_its_documented_rate_by_default():
     providers = all_providers()
     assert {p.NAME for p in providers} >= {"pandapon", "aliyun", "vvtool", "aliexpress"}
     for provider in providers:
-        interval = middleware.interval(provider.NAME, credential_id(None))
-        assert interval == pytest.approx((1 + middleware.margin) / provider.DEFAULT_QPS)
+        pace = middleware.pace(provider.NAME, credential_id(None))
+        assert pace.calls == provider.DEFAULT_QPS
+        assert pace.window == pytest.approx(1 + middleware.margin)
+        assert pace.interval == pytest.approx((1 + middleware.margin) / provider.DEFAULT_QPS)
         assert crawler.stats.get_value(f"harvester/ratelimit/{provider.NAME}/qps") == (
             provider.DEFAULT_QPS
         )
