@@ -240,6 +240,7 @@ def test_an_admission_answered_late_is_moved_to_when_the_call_leaves(redis_url, 
 
     async def scenario() -> tuple[list[bytes], list[bytes]]:
         limiter = limiter_redis.RedisLimiter(redis_url, prefix="test-move")
+        monkeypatch.setattr(limiter_redis, "SLOW_REPLY", 10.0)  # no answer late
         assert await limiter.admit("k", 5, 1.0, 0.0) == 0
         first = await limiter.redis.lrange("test-move:k:admitted", 0, -1)
         monkeypatch.setattr(limiter_redis, "SLOW_REPLY", -1.0)  # every answer late
