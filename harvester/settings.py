@@ -118,6 +118,9 @@ HARVESTER_FRONTIER_KEY: str | None = None
 #: Seconds a worker's claim stays its own without renewal (renewed while it works): a
 #: crashed worker's claims go back to the others after this.
 HARVESTER_FRONTIER_LEASE = 60.0
+#: Seconds an ended shared crawl is still joined: a worker started this late finds it done
+#: (and fetches nothing); after that, the same command starts a new crawl (a re-run).
+HARVESTER_FRONTIER_GRACE = 60.0
 #: Items a worker claims ahead (nodes, id batches); 0: CONCURRENT_REQUESTS.
 HARVESTER_FRONTIER_BUFFER = 0
 #: More credentials per API (each held to its own limit; requests take them in turn):

@@ -8,9 +8,11 @@ claims work from the shared frontier (:mod:`harvester.frontier.shared`): the
 ``related`` walk's nodes, the id lists' batches. A claimed item is leased; it is
 acknowledged once its follow-ups are queued, so a worker ends only when nothing is
 pending and nothing is leased anywhere (distributed termination), and a crashed
-worker's leases expire and are claimed again. A crawl's keys carry a generation: once
-it ended, the same command starts a new, clean generation (a scheduled re-run is not
-filtered by the previous run's items); an interrupted crawl is rejoined and finished.
+worker's leases expire and are claimed again. A crawl's keys carry a generation: a
+worker started within ``HARVESTER_FRONTIER_GRACE`` seconds after the crawl ended finds
+it done; later, the same command starts a new, clean generation (a scheduled re-run is
+not filtered by the previous run's items). An interrupted crawl is rejoined and
+finished by the next worker (its leases expire after ``HARVESTER_FRONTIER_LEASE``).
 
 Why not scrapy-redis (0.9.1, evaluated for issue 13): its scheduler and dupefilter
 call Redis synchronously on the reactor thread (``sadd`` per request, ``brpop`` with
@@ -53,6 +55,7 @@ def worker_for(crawler: Crawler, spider: str, arguments: dict[str, Any]) -> Fron
     if not url or not settings.getbool("HARVESTER_FRONTIER_ENABLED"):
         return None
     key = run_key(spider, arguments, setting_or_env(settings, "HARVESTER_FRONTIER_KEY"))
-    frontier = SharedFrontier.from_url(url, key, settings.getfloat("HARVESTER_FRONTIER_LEASE"))
+    lease, grace = (settings.getfloat(f"HARVESTER_FRONTIER_{name}") for name in ("LEASE", "GRACE"))
+    frontier = SharedFrontier.from_url(url, key, lease, grace)
     buffer = settings.getint("HARVESTER_FRONTIER_BUFFER") or settings.getint("CONCURRENT_REQUESTS")
     return FrontierWorker(frontier, crawler, buffer)

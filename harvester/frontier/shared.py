@@ -9,13 +9,16 @@ A crawl's keys live under ``harvester:frontier:<run key>:<generation>:`` —
 - ``stored`` (set): products counted against the crawl's ``max_items``;
 - ``finished``: set when the crawl ended (nothing pending, nothing leased).
 
-``harvester:frontier:<run key>`` holds the current generation: a worker joins it unless
-it is finished, else starts the next one (a scheduled re-run starts clean while
-workers of a running crawl meet). Claims go level by level: nothing at depth ``d + 1``
-is handed out while an item at depth ``d`` is pending or leased, so that an item is
-first reached at its shortest depth, whatever the number of workers (the union of N
-workers' results is the same walk). Leases expire (server ``TIME``: client clocks do
-not matter) and are handed out again: a crashed worker's items are re-claimed.
+``harvester:frontier:<run key>`` holds the current generation: a worker joins it while
+it runs, and for ``grace`` seconds after it ended (every key then expires: a worker
+started a little late finds the crawl done and fetches nothing); later, the same
+command starts the next generation (a scheduled re-run starts clean).
+
+Claims go level by level: nothing at depth ``d + 1`` is handed out while an item at
+depth ``d`` is pending or leased, so that an item is first reached at its shortest
+depth, whatever the number of workers (the union of N workers' results is the same
+walk). Leases expire (server ``TIME``: client clocks do not matter) and are handed out
+again: a crashed worker's items are re-claimed.
 """
 
 from __future__ import annotations
@@ -27,28 +30,26 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 PREFIX = "harvester:frontier:"
-#: Seconds a finished crawl's keys are kept (for workers still reading them).
-FINISHED_TTL = 3600
 
+# KEYS: root; ARGV: seeds (depth 0). Joins the running generation (its ``seen`` exists)
+# or the one that ended less than the grace period ago (``finished`` exists), else starts
+# the next; the seeds are queued in the same step, so a generation has ``seen`` at once.
 JOIN = """
 local gen = redis.call('GET', KEYS[1])
-if (not gen) or redis.call('EXISTS', KEYS[1] .. ':' .. gen .. ':finished') == 1 then
-  gen = redis.call('INCR', KEYS[1])
+local function key(name) return KEYS[1] .. ':' .. gen .. ':' .. name end
+if (not gen) or (redis.call('EXISTS', key('seen')) == 0
+                 and redis.call('EXISTS', key('finished')) == 0) then
+  gen = tostring(redis.call('INCR', KEYS[1]))
 end
-return tostring(gen)
-"""
-
-# KEYS: seen, pending, depths; ARGV: depth, items...
-ADD = """
 local added = 0
-for i = 2, #ARGV do
-  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[1])
+for i = 1, #ARGV do
+  if redis.call('SADD', key('seen'), ARGV[i]) == 1 then
+    redis.call('ZADD', key('pending'), 0, ARGV[i])
+    redis.call('HSET', key('depths'), ARGV[i], 0)
     added = added + 1
   end
 end
-return added
+return {gen, added, redis.call('EXISTS', key('finished'))}
 """
 
 # KEYS: stored, seen, pending, depths; ARGV: max_items, child depth (-1: no expansion), ids...
@@ -77,17 +78,17 @@ return codes
 """
 
 # KEYS: pending, leased, depths, inflight, finished, seen, stored
-# ARGV: lease ms, claim count, ack count A, acks (A items), renewals...
+# ARGV: lease ms, claim count, grace s, ack count A, acks (A items), renewals...
 STEP = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lease, want, acks = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 4, 3 + acks do
+local lease, want, acks = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+for i = 5, 4 + acks do
   if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then
     redis.call('HINCRBY', KEYS[4], redis.call('HGET', KEYS[3], ARGV[i]), -1)
   end
 end
-for i = 4 + acks, #ARGV do
+for i = 5 + acks, #ARGV do
   redis.call('ZADD', KEYS[2], 'XX', now + lease, ARGV[i])
 end
 local reclaimed = 0
@@ -107,8 +108,10 @@ end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #head == 0 then
   if busy == nil then
-    redis.call('SET', KEYS[5], 1)
-    for i = 1, 7 do redis.call('EXPIRE', KEYS[i], FINISHED_TTL) end
+    if redis.call('EXISTS', KEYS[5]) == 0 then
+      redis.call('SET', KEYS[5], 1)
+      for i = 1, 7 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+    end
     return {'done', reclaimed, 0}
   end
   return {'wait', reclaimed, 0}
@@ -122,7 +125,7 @@ for _, item in ipairs(items) do
 end
 redis.call('HINCRBY', KEYS[4], level, #items)
 return {'work', reclaimed, level, unpack(items)}
-""".replace("FINISHED_TTL", str(FINISHED_TTL))
+"""
 
 
 @dataclass
@@ -140,36 +143,32 @@ class Step:
 class SharedFrontier:
     """One crawl's frontier in Redis (call :meth:`join` first)."""
 
-    def __init__(self, redis: Redis, run_key: str, lease: float) -> None:
+    def __init__(self, redis: Redis, run_key: str, lease: float, grace: float) -> None:
         self.redis = redis
         self.root = PREFIX + run_key
         self.lease_ms = max(1, int(lease * 1000))
+        #: Seconds an ended crawl is still joined (workers started late find it done).
+        self.grace = max(1, int(grace))
         self.generation = ""
         self._join = redis.register_script(JOIN)
-        self._add = redis.register_script(ADD)
         self._page = redis.register_script(PAGE)
         self._step = redis.register_script(STEP)
 
     @classmethod
-    def from_url(cls, url: str, run_key: str, lease: float) -> SharedFrontier:
+    def from_url(cls, url: str, run_key: str, lease: float, grace: float) -> SharedFrontier:
         from redis.asyncio import Redis
 
-        return cls(Redis.from_url(url, decode_responses=True), run_key, lease)
+        return cls(Redis.from_url(url, decode_responses=True), run_key, lease, grace)
 
     def key(self, name: str) -> str:
         return f"{self.root}:{self.generation}:{name}"
 
-    async def join(self) -> str:
-        """Join the crawl's running generation, or start a new one; return it."""
-        self.generation = str(await self._join(keys=[self.root]))
-        return self.generation
-
-    async def add(self, items: list[str], depth: int = 0) -> int:
-        """Queue *items* at *depth* (those seen before are not); return how many were new."""
-        if not items:
-            return 0
-        keys = [self.key("seen"), self.key("pending"), self.key("depths")]
-        return int(await self._add(keys=keys, args=[depth, *items]))
+    async def join(self, seeds: list[str]) -> tuple[int, bool]:
+        """Join the crawl (or start a new generation) and queue *seeds* at depth 0 (those
+        seen before are not); how many were new, and whether the crawl has ended."""
+        generation, added, ended = await self._join(keys=[self.root], args=seeds)
+        self.generation = str(generation)
+        return int(added), bool(ended)
 
     async def page(self, ids: list[str], max_items: int, child_depth: int | None) -> list[int]:
         """Count *ids* against *max_items* and queue the kept ones at *child_depth* (None:
@@ -184,7 +183,7 @@ class SharedFrontier:
         """Acknowledge *acks* (done), extend the leases of *renew*, hand back expired leases,
         and claim up to *want* items of the lowest pending depth."""
         names = ("pending", "leased", "depths", "inflight", "finished", "seen", "stored")
-        args = [self.lease_ms, want, len(acks), *acks, *renew]
+        args = [self.lease_ms, want, self.grace, len(acks), *acks, *renew]
         reply = await self._step(keys=[self.key(name) for name in names], args=args)
         state, reclaimed, depth, *items = reply
         return Step(str(state), int(depth), [str(item) for item in items], int(reclaimed))

@@ -68,16 +68,16 @@ class FrontierWorker:
     async def claims(self, seeds: list[str]) -> AsyncIterator[tuple[str, int]]:
         """Claimed ``(item, depth)`` pairs until the shared crawl ends (*seeds* at depth 0)."""
         try:
-            generation = await self.frontier.join()
-            added = await self.frontier.add(seeds, 0)
+            added, ended = await self.frontier.join(seeds)
         except RedisError as exc:
             self._lost(exc)
             return
         logger.info(
-            "Shared frontier %s, generation %s: %d new seed(s) queued",
+            "Shared frontier %s, generation %s: %d new seed(s) queued%s",
             self.frontier.root,
-            generation,
+            self.frontier.generation,
             added,
+            " (this crawl has just ended: nothing left to do)" if ended else "",
         )
         renew_every = self.frontier.lease_ms / 3000
         renewed = time.monotonic()

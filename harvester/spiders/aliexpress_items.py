@@ -79,6 +79,7 @@ class AliexpressItemsSpider(ApiSpider):
     name = "aliexpress_items"
     apis = (aliexpress.NAME,)
     Arguments = AliexpressItemsArguments
+    shareable = True
 
     def configure(self, arguments: AliexpressItemsArguments) -> None:
         self.product_ids = arguments.product_ids
@@ -107,22 +108,35 @@ class AliexpressItemsSpider(ApiSpider):
             self.tracking_id_arg or setting_or_env(self.settings, "ALIEXPRESS_TRACKING_ID") or ""
         )
         size = self.batch_size
-        batches = [self.product_ids[i : i + size] for i in range(0, len(self.product_ids), size)]
-        # a resumed run skips the batches its work ledger has done
-        batches = [batch for batch in batches if not self.ledger.is_done(batch_unit(batch))]
-        self.plan(len(batches), aliexpress.NAME)
-        for batch in batches:
+        batches = {
+            batch_unit(batch): batch
+            for batch in (
+                self.product_ids[i : i + size] for i in range(0, len(self.product_ids), size)
+            )
+        }
+        # a resumed run skips the batches its work ledger has done; a worker of a shared
+        # crawl (HARVESTER_REDIS_URL) the batches other workers claim
+        self.plan(sum(1 for key in batches if key not in self.ledger.done), aliexpress.NAME)
+        async for key in self.shared_units(list(batches)):
+            if self.ledger.is_done(key):
+                self.unit_skipped(key)
+                continue
             form = aliexpress.batch_form(
-                batch,
+                batches[key],
                 target_currency=self.target_currency,
                 target_language=self.target_language,
                 country=self.country,
                 tracking_id=tracking_id,
                 fields=self.fields,
             )
-            yield self.api_form_request(
-                aliexpress.NAME, aliexpress.PATH, form, self.parse_batch, cb_kwargs={"batch": batch}
+            request = self.api_form_request(
+                aliexpress.NAME,
+                aliexpress.PATH,
+                form,
+                self.parse_batch,
+                cb_kwargs={"batch": batches[key]},
             )
+            yield self.tag(request, key)
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
         self.unit_done(aliexpress.NAME)

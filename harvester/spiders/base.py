@@ -12,10 +12,11 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
+from scrapy import signals as scrapy_signals
 from scrapy.exceptions import UsageError
 from scrapy.http import FormRequest, JsonRequest
 
-from harvester import dead_letters, signals
+from harvester import dead_letters, frontier, signals
 from harvester.answers import received_at
 from harvester.apis import get_provider
 from harvester.apis.base import META_API, ApiError, ApiRejected, MissingCredentials
@@ -25,7 +26,7 @@ from harvester.ledger import Ledger
 from harvester.spiders.arguments import ArgumentError, SpiderArguments
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
     from typing import Self
 
     from scrapy.crawler import Crawler
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["BAD_DATA", "ApiSpider", "ArgumentError", "received_at"]
 
 logger = logging.getLogger(__name__)
+
+#: Request meta: the shared crawl's unit a request does (acknowledged by its answer).
+META_SHARED = "harvester_shared_unit"
 
 #: What reading malformed data may raise: callbacks turn these into dead letters. (The
 #: provider modules raise ``ApiError`` with the path of the problem; the others are a
@@ -63,6 +67,10 @@ class ApiSpider(scrapy.Spider):
     apis: ClassVar[tuple[str, ...]] = ()
     #: The spider's ``-a`` arguments.
     Arguments: ClassVar[type[SpiderArguments]] = SpiderArguments
+    #: Whether processes with the same arguments and ``HARVESTER_REDIS_URL`` share the
+    #: crawl (:mod:`harvester.frontier`); ``shared`` is then this process's worker.
+    shareable: ClassVar[bool] = False
+    shared: frontier.FrontierWorker | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -71,6 +79,11 @@ class ApiSpider(scrapy.Spider):
         spider.ledger.connect(crawler)
         spider.check_credentials(crawler.settings)
         crawler.signals.connect(spider.given_arguments, signal=signals.run_arguments)
+        if spider.shareable:
+            spider.shared = frontier.worker_for(crawler, spider.name, spider.arguments.model_dump())
+        if spider.shared is not None:
+            crawler.signals.connect(spider.shared_answer, signal=scrapy_signals.response_received)
+            crawler.signals.connect(spider.close_shared, signal=scrapy_signals.spider_closed)
         spider.connected(crawler)
         return spider
 
@@ -100,6 +113,35 @@ class ApiSpider(scrapy.Spider):
         self._given = dict(kwargs)
         self.arguments = self.Arguments.parse(kwargs)
         self.configure(self.arguments)
+
+    async def shared_units(self, units: list[str]) -> AsyncIterator[str]:
+        """The work units (batch keys, ids: the same list in every worker) this process
+        walks: all of them alone, those it claims as a worker of a shared crawl. Tag a
+        unit's request with :meth:`tag`: its answer or failure acknowledges the unit."""
+        if self.shared is None:
+            for unit in units:
+                yield unit
+            return
+        async for unit, _ in self.shared.claims(units):
+            yield unit
+
+    @staticmethod
+    def tag(request: scrapy.Request, unit: str) -> scrapy.Request:
+        request.meta[META_SHARED] = unit
+        return request
+
+    def unit_skipped(self, unit: str) -> None:
+        """A claimed unit needs no call (done by the work ledger, over a cap)."""
+        if self.shared is not None:
+            self.shared.done(unit)
+
+    def shared_answer(self, response: Response, request: scrapy.Request) -> None:
+        if self.shared is not None and META_SHARED in request.meta:
+            self.shared.done(request.meta[META_SHARED])
+
+    async def close_shared(self) -> None:
+        if self.shared is not None:
+            await self.shared.frontier.close()
 
     def configure(self, arguments: Any) -> None:
         """Set the spider up from its validated *arguments*."""
@@ -223,7 +265,9 @@ class ApiSpider(scrapy.Spider):
         dead_letters.send(self.crawler, letter)
 
     def request_failed(self, request: scrapy.Request | None, reason: str) -> None:
-        """Hook: a request failed for good (subclasses track completeness here)."""
+        """Hook: a request failed for good (subclasses track completeness here; call this)."""
+        if self.shared is not None and request is not None and META_SHARED in request.meta:
+            self.shared.done(request.meta[META_SHARED])
 
 
 def describe(error: Exception | str) -> str:

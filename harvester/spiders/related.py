@@ -21,9 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
-from scrapy import signals as scrapy_signals
 
-from harvester import frontier
 from harvester.answers import api_data, received_at
 from harvester.apis import pandapon
 from harvester.items import RelatedEdge
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy import Request
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 #: A related offer read from a page: (position on the page, offer id, payload).
@@ -69,6 +66,7 @@ class RelatedSpider(ApiSpider):
     name = "related"
     apis = (pandapon.NAME,)
     Arguments = RelatedArguments
+    shareable = True
 
     def configure(self, arguments: RelatedArguments) -> None:
         self.seeds = arguments.offer_ids
@@ -78,17 +76,6 @@ class RelatedSpider(ApiSpider):
         self.language = arguments.language
         self.expanded: set[str] = set()
         self.stored: set[str] = set()
-        self.shared: frontier.FrontierWorker | None = None
-
-    def connected(self, crawler: Crawler) -> None:
-        #: This process's share of a crawl walked by several workers (HARVESTER_REDIS_URL).
-        self.shared = frontier.worker_for(crawler, self.name, self.arguments.model_dump())
-        if self.shared is not None:
-            crawler.signals.connect(self._close_shared, signal=scrapy_signals.spider_closed)
-
-    async def _close_shared(self) -> None:
-        if self.shared is not None:
-            await self.shared.frontier.close()
 
     async def start(self) -> AsyncIterator[Any]:
         if self.shared is not None:
@@ -222,5 +209,6 @@ class RelatedSpider(ApiSpider):
             yield marker
 
     def request_failed(self, request: Request | None, reason: str) -> None:
+        super().request_failed(request, reason)
         if self.shared is not None and request is not None:
             self.shared.done(str(request.cb_kwargs.get("offer_id")))

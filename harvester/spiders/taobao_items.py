@@ -71,6 +71,7 @@ class TaobaoItemsSpider(ApiSpider):
     name = "taobao_items"
     apis = (aliyun.NAME,)
     Arguments = TaobaoItemsArguments
+    shareable = True
     #: Ids per call, from ``HARVESTER_ALIYUN_BATCH_SIZE`` (set in ``read_settings``).
     batch_size: int = aliyun.MAX_BATCH
 
@@ -83,21 +84,31 @@ class TaobaoItemsSpider(ApiSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         pid = provider_config(self.settings, aliyun)["ALIYUN_PID"]
-        batches = aliyun.batches(self.item_ids, self.batch_size)
-        # a resumed run skips the batches its work ledger has done
-        batches = [batch for batch in batches if not self.ledger.is_done(batch_unit(batch))]
+        batches = {
+            batch_unit(batch): batch for batch in aliyun.batches(self.item_ids, self.batch_size)
+        }
         logger.info(
             "%d Taobao ids in %d calls of at most %d",
             len(self.item_ids),
             len(batches),
             self.batch_size,
         )
-        self.plan(len(batches), aliyun.NAME)
-        for batch in batches:
-            parts = aliyun.batch_request_parts(batch, pid, self.fields)
-            yield self.api_form_request(
-                aliyun.NAME, parts.path, parts.form, self.parse_batch, cb_kwargs={"batch": batch}
+        # a resumed run skips the batches its work ledger has done; a worker of a shared
+        # crawl (HARVESTER_REDIS_URL) the batches other workers claim
+        self.plan(sum(1 for key in batches if key not in self.ledger.done), aliyun.NAME)
+        async for key in self.shared_units(list(batches)):
+            if self.ledger.is_done(key):
+                self.unit_skipped(key)
+                continue
+            parts = aliyun.batch_request_parts(batches[key], pid, self.fields)
+            request = self.api_form_request(
+                aliyun.NAME,
+                parts.path,
+                parts.form,
+                self.parse_batch,
+                cb_kwargs={"batch": batches[key]},
             )
+            yield self.tag(request, key)
 
     def parse_batch(self, response: Response, batch: list[str]) -> Iterator[Any]:
         asked, found, url = set(batch), set(), aliyun.unsigned_url(response.url)

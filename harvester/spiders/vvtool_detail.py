@@ -46,6 +46,7 @@ class VvtoolDetailSpider(ApiSpider):
     name = "vvtool_detail"
     apis = (vvtool.NAME,)
     Arguments = VvtoolDetailArguments
+    shareable = True
 
     def configure(self, arguments: VvtoolDetailArguments) -> None:
         self.product_ids = arguments.product_ids
@@ -59,10 +60,13 @@ class VvtoolDetailSpider(ApiSpider):
         # stops the run before the rest of the ids are queued (and billed)
         window = max(1, self.settings.getint("CONCURRENT_REQUESTS"))
         self.plan(len(self.product_ids), vvtool.NAME)
-        for product_id in self.product_ids:
+        # a worker of a shared crawl (HARVESTER_REDIS_URL) asks for the products it claims
+        async for product_id in self.shared_units(self.product_ids):
             await self.fetcher.wait_below(window)
             request = self.fetcher.request(product_id)
             if self.fetcher.stopped:
                 return
-            if request is not None:
-                yield request
+            if request is None:
+                self.unit_skipped(product_id)
+            else:
+                yield self.tag(request, product_id)
