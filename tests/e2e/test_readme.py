@@ -52,6 +52,10 @@ SKIP: list[tuple[str, str]] = [
     (r"-m harvester\.sandbox --port", "starts a server; the test runs its own sandbox"),
     (r"postgresql\+psycopg://", "needs a PostgreSQL server (tests/storage covers PostgreSQL)"),
     (r"scrapyd|schedule\.json|/srv/", "Scrapyd recipe: tests/e2e/test_scrapyd.py runs it"),
+    (
+        r"redis-server|HARVESTER_REDIS_URL=|for worker in",
+        "a Redis server and workers at once: tests/scaleout runs them (real Redis, PostgreSQL)",
+    ),
     (r"@data/sandbox-stores\.txt", "long: all 8 883 sandbox offers, ~30 s"),
     (r"=\.\.\.|<[A-Za-z][^>]*>", "a placeholder for real credentials or ids"),
 ]
