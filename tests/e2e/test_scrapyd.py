@@ -114,3 +114,42 @@ def test_a_store_dump_scheduled_through_scrapyd_lands_in_the_database(
     assert products == 275
     assert run[:2] == ("store", "complete")
     assert seller in run[2]
+
+
+def test_store_dump_partitioned_across_scrapyd_jobs_equals_one_run(
+    scrapyd: Scrapyd, sandbox: Sandbox, run_crawl, db_url: str, tmp_path: Path
+) -> None:
+    # 4 small stores (0, 1, 7 and 275 offers) in 2 jobs: -a partition=1/2 and 2/2
+    sellers = ",".join(s["sellerOpenId"] for s in sandbox.stores() if s["totalRecords"] < 1000)
+    database = tmp_path / "partitioned.sqlite"
+    jobs = [
+        scrapyd.call(
+            "schedule.json",
+            [
+                ("project", "harvester"),
+                ("spider", "store"),
+                ("seller_open_ids", sellers),
+                ("partition", f"{share}/2"),
+                ("setting", f"HARVESTER_DATABASE_URL=sqlite:///{database}"),
+            ],
+        )["jobid"]
+        for share in (1, 2)
+    ]
+    for job in jobs:
+        scrapyd.wait_finished("harvester", job)
+    single = run_crawl("store", sandbox, args={"seller_open_ids": sellers})
+    assert single.returncode == 0, single.log[-3000:]
+
+    def rows(path: str) -> tuple[list[tuple[str, ...]], list[str]]:
+        with sqlite3.connect(path) as db:
+            products = db.execute(
+                "select seller_id, product_id, title, price, delisted_at is null from products"
+                " order by seller_id, product_id"
+            ).fetchall()
+            runs = [status for (status,) in db.execute("select status from crawl_runs")]
+        return products, runs
+
+    partitioned, statuses = rows(str(database))
+    assert statuses == ["complete", "complete"]
+    assert partitioned == rows(db_url.removeprefix("sqlite:///"))[0]
+    assert len(partitioned) == 1 + 7 + 275
