@@ -56,6 +56,10 @@ TRUNCATION_STATS = {
         "{value} items are spooled, not in the database: run `scrapy replay_spool`"
     ),
     "harvester/storage/lost": "{value} items could neither be written nor spooled",
+    "harvester/frontier/lost": (
+        "the shared frontier's Redis server became unreachable: this worker stopped; "
+        "run the same command to rejoin the crawl"
+    ),
 }
 #: Set by the monitors (Spidermon) at close: a count > 0 fails the run.
 MONITORS_FAILED = "harvester/monitors/failed"

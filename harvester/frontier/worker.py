@@ -70,7 +70,7 @@ class FrontierWorker:
         try:
             added, ended = await self.frontier.join(seeds)
         except RedisError as exc:
-            self._lost(exc)
+            self.lost(exc)
             return
         logger.info(
             "Shared frontier %s, generation %s: %d new seed(s) queued%s",
@@ -90,7 +90,7 @@ class FrontierWorker:
             try:
                 step = await self.frontier.step(self.buffer - len(self.local), acks, renew)
             except RedisError as exc:
-                self._lost(exc)
+                self.lost(exc)
                 return
             self.stats.inc_value(ACKED, len(acks))
             if step.reclaimed:
@@ -108,7 +108,10 @@ class FrontierWorker:
                 except TimeoutError:
                     pass
 
-    def _lost(self, error: Exception) -> None:
+    def lost(self, error: Exception) -> None:
+        """Redis is unreachable: stop claiming (logged once; the run is not complete)."""
+        if self.stats.get_value(LOST):
+            return
         self.stats.set_value(LOST, 1)
         logger.error(
             "The shared frontier's Redis server is unreachable (%s: %s): this worker stops; "

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from redis.exceptions import RedisError
 
 from harvester.answers import api_data, received_at
 from harvester.apis import pandapon
@@ -189,7 +190,11 @@ class RelatedSpider(ApiSpider):
         entries, last = read
         child = depth + 1 if depth < self.max_depth else None
         ids = [related_id for _, related_id, _ in entries]
-        codes = await self.shared.frontier.page(ids, self.max_items, child)
+        try:
+            codes = await self.shared.frontier.page(ids, self.max_items, child)
+        except RedisError as exc:  # the node stays leased: another worker walks it again
+            self.shared.lost(exc)
+            return
         related: list[str] = []
         for (position, related_id, offer), code in zip(entries, codes, strict=True):
             if code == 0:
