@@ -13,7 +13,8 @@ and keeps ``harvester/progress/{planned,done,percent,eta_seconds}`` (and per API
 
 The ETA is the remaining calls of each API over the rate that API is allowed (the stat
 ``harvester/ratelimit/<api>/qps`` of the rate limiter once set, else its
-``HARVESTER_RATE_LIMITS`` entry or the provider's ``DEFAULT_QPS``: :func:`api_qps`),
+``HARVESTER_RATE_LIMITS`` entry or the provider's ``DEFAULT_QPS``:
+:func:`harvester.reporting.stats.applied_qps`),
 or over the rate it actually achieved in the last minute when that is lower (a slow API,
 a busy machine); APIs run side by side, so the slowest one sets the ETA. The total grows
 while the walk discovers work (a first page announces the others), so early ETAs are low.
@@ -34,31 +35,19 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from harvester import signals as harvester_signals
-from harvester.apis import get_provider
 from harvester.extensions.progress_bar import clock, live_bar
+from harvester.reporting.stats import applied_qps
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "harvester/progress"
 #: Seconds of history behind the measured call rate of an API.
 RATE_WINDOW = 60.0
-
-
-def api_qps(settings: Settings, api: str) -> float | None:
-    """Calls per second *api* may make: ``HARVESTER_RATE_LIMITS[api]``, else its
-    provider's ``DEFAULT_QPS`` (``None`` for an unknown API)."""
-    limits = settings.getdict("HARVESTER_RATE_LIMITS")
-    try:
-        value = limits.get(api) or get_provider(api).DEFAULT_QPS
-        return float(value) if float(value) > 0 else None
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class ApiProgress:
@@ -119,8 +108,11 @@ class Progress:
 
     def _api(self, api: str) -> ApiProgress:
         if api not in self.apis:
-            self.apis[api] = ApiProgress(api_qps(self.crawler.settings, api))
+            self.apis[api] = ApiProgress(self._qps(api))
         return self.apis[api]
+
+    def _qps(self, api: str) -> float | None:
+        return applied_qps(self.crawler.stats.get_stats(), api, self.crawler.settings)
 
     def _planned(self, count: int, api: str) -> None:
         self._api(api).planned += count
@@ -153,10 +145,7 @@ class Progress:
         now = time.monotonic()
         elapsed = now - self.started
         for name, api in self.apis.items():
-            # the limit the rate limiter applies, once it has said (credential overrides)
-            applied = self.crawler.stats.get_value(f"harvester/ratelimit/{name}/qps")
-            if applied:
-                api.qps = float(applied)
+            api.qps = self._qps(name)  # the rate limiter's, once it has said
         planned = sum(a.planned for a in self.apis.values())
         done = sum(a.done for a in self.apis.values())
         etas = [a.eta(now, self.started) for a in self.apis.values()]

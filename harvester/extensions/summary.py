@@ -26,8 +26,14 @@ from sqlalchemy.engine import make_url
 
 from harvester import signals as harvester_signals
 from harvester.config import database_url
-from harvester.extensions.progress import api_qps, clock
-from harvester.reporting.stats import MONITORS_PASSED, api_calls, failed_monitors, prefixed
+from harvester.extensions.progress_bar import clock
+from harvester.reporting.stats import (
+    MONITORS_PASSED,
+    api_calls,
+    applied_qps,
+    failed_monitors,
+    prefixed,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -185,11 +191,7 @@ class RunSummary:
     def _engine_stopped(self) -> None:
         stats = dict(self.crawler.stats.get_stats())
         logger.debug("Dumping Scrapy stats:\n%s", pprint.pformat(stats))
-        # the limit the rate limiter applied (its stat), else the configured one
-        limits = {
-            api: stats.get(f"harvester/ratelimit/{api}/qps") or api_qps(self.crawler.settings, api)
-            for api in api_calls(stats)
-        }
+        limits = {api: applied_qps(stats, api, self.crawler.settings) for api in api_calls(stats)}
         lines = summary_lines(stats, self.outcome, self.figures, limits, self.destination())
         width = max(len(label) for label, _ in lines)
         logger.info(

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from harvester.apis import get_provider
 from harvester.reporting import charts
 from harvester.reporting.queries import run_figures, run_rows
 from harvester.reporting.stats import (
     MONITORS_PASSED,
     api_calls,
+    applied_qps,
     error_rate,
     failed_monitors,
     prefixed,
@@ -32,16 +32,8 @@ if TYPE_CHECKING:
 def limits_of(stats: dict[str, Any], apis: list[str]) -> dict[str, float]:
     """Each API's calls per second allowed in the run (stats of the rate limiter, else the
     provider's default)."""
-    limits: dict[str, float] = {}
-    for api in apis:
-        value = stats.get(f"harvester/ratelimit/{api}/qps")
-        if value is None:
-            try:
-                value = get_provider(api).DEFAULT_QPS
-            except KeyError:
-                continue
-        limits[api] = float(value)
-    return limits
+    limits = {api: applied_qps(stats, api) for api in apis}
+    return {api: qps for api, qps in limits.items() if qps is not None}
 
 
 def history(engine: Engine, ids: list[int], current: int) -> list[dict[str, Any]]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from harvester.apis import get_provider
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from scrapy.settings import BaseSettings
 
 MONITORS_PASSED = "harvester/monitors/passed"
 MONITORS_FAILED = "harvester/monitors/failed"
@@ -47,3 +54,25 @@ def failed_monitors(stats: dict[str, Any]) -> dict[str, str]:
     """Failed monitor → its reason (``harvester/monitors/failed/<name>``)."""
     prefix = MONITORS_FAILED + "/"
     return {key.removeprefix(prefix): str(v) for key, v in stats.items() if key.startswith(prefix)}
+
+
+def api_qps(settings: BaseSettings | None, api: str) -> float | None:
+    """Calls per second *api* may make as configured: ``HARVESTER_RATE_LIMITS[api]`` of
+    *settings* (when given), else its provider's ``DEFAULT_QPS`` (``None`` for an unknown
+    API)."""
+    limits = settings.getdict("HARVESTER_RATE_LIMITS") if settings is not None else {}
+    try:
+        value = float(limits.get(api) or get_provider(api).DEFAULT_QPS)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def applied_qps(
+    stats: Mapping[str, Any], api: str, settings: BaseSettings | None = None
+) -> float | None:
+    """Calls per second *api* is (was) allowed: the rate limiter's stat
+    ``harvester/ratelimit/<api>/qps`` once it has set it (it knows per-credential
+    overrides), else the configured rate (:func:`api_qps`)."""
+    applied = stats.get(f"harvester/ratelimit/{api}/qps")
+    return float(applied) if applied else api_qps(settings, api)

@@ -8,12 +8,13 @@ from collections import Counter
 from decimal import Decimal
 
 from harvester import signals
-from harvester.extensions.progress import ApiProgress, Progress, api_qps, clock
+from harvester.extensions.progress import ApiProgress, Progress, clock
 from harvester.extensions.progress_bar import LiveBar, _ConsoleStream
 from harvester.extensions.summary import summary_lines
 from harvester.extensions.timeline import fold
 from harvester.items import Product
 from harvester.monitors import CoverageCounter, has_value
+from harvester.reporting.stats import api_qps, applied_qps
 from tests.unit.crawler_stub import make_crawler
 
 
@@ -22,6 +23,16 @@ def test_api_qps_reads_the_override_else_the_provider_default():
     assert api_qps(crawler.settings, "aliyun") == 2.0
     assert api_qps(crawler.settings, "pandapon") == 10.0
     assert api_qps(crawler.settings, "nope") is None
+
+
+def test_applied_qps_prefers_the_rate_limiters_stat_then_the_configured_rate():
+    """One reader serves the progress line, the summary and the report."""
+    crawler = make_crawler(HARVESTER_RATE_LIMITS={"aliyun": 2})
+    stats = {"harvester/ratelimit/pandapon/qps": 3.5}
+    assert applied_qps(stats, "pandapon", crawler.settings) == 3.5
+    assert applied_qps(stats, "aliyun", crawler.settings) == 2.0
+    assert applied_qps(stats, "aliyun") == 5.0  # no settings (a stored run): the default
+    assert applied_qps(stats, "nope") is None
 
 
 def test_eta_is_remaining_calls_over_the_limit_or_the_slower_measured_rate():
