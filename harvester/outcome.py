@@ -140,3 +140,19 @@ def classify(
     if missed:
         return make(INCOMPLETE, "; ".join(missed))
     return make(COMPLETE, f"complete: {items} items")
+
+
+def process_exit_code(finished: dict[str, Any], *, started: bool, outcome_enabled: bool) -> int:
+    """The exit code of a crawl process once its reactor stopped.
+
+    *finished* holds the keywords of :data:`harvester.signals.run_finished` (empty when
+    it was not sent). A crawler that did not start is ``failed``; a run whose outcome
+    was decided exits with its code; one that stopped before the spider could close (a
+    second Ctrl-C) is ``interrupted`` — unless the outcome component is switched off,
+    then nothing judged the run: 0.
+    """
+    if not started:
+        return EXIT_CODES[FAILED]
+    if finished:
+        return int(finished["exit_code"])
+    return EXIT_CODES[INTERRUPTED] if outcome_enabled else 0

@@ -103,6 +103,20 @@ def run_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Sandb
             process.stdout.close()
 
 
+def crawl_command(
+    head: list[str], args: dict[str, Any] | None, settings: dict[str, Any] | None
+) -> list[str]:
+    """*head* (``python -m scrapy crawl SPIDER``, say) then ``-a k=v`` per spider argument
+    and ``-s K=V`` per setting, dicts and lists as JSON (as ``getdict``/``getlist`` read)."""
+    command = list(head)
+    for key, value in (args or {}).items():
+        command += ["-a", f"{key}={value}"]
+    for key, value in (settings or {}).items():
+        text = json.dumps(value) if isinstance(value, (dict, list)) else value
+        command += ["-s", f"{key}={text}"]
+    return command
+
+
 @dataclass
 class CrawlResult:
     returncode: int
@@ -119,19 +133,18 @@ def crawl(
     timeout: float = 300,
 ) -> CrawlResult:
     """Run one spider with ``CrawlerProcess`` in a fresh interpreter (a reactor can
-    start only once per process) and return its exit code, final stats and log."""
+    start only once per process) and return its exit code, final stats and log.
+
+    The exit code is the one ``scrapy crawl`` would give: the run's outcome
+    (:mod:`harvester.outcome`: 0 complete, 1 failed, 3 incomplete, 4 interrupted), or 2
+    when the crawl could not start (bad arguments or credentials)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         stats_path = os.path.join(tmp, "stats.json")
-        command = [sys.executable, "-m", "harvester.testing", spider, stats_path]
-        for key, value in (args or {}).items():
-            command += ["-a", f"{key}={value}"]
-        for key, value in (settings or {}).items():
-            command += [
-                "-s",
-                f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}",
-            ]
+        command = crawl_command(
+            [sys.executable, "-m", "harvester.testing", spider, stats_path], args, settings
+        )
         completed = subprocess.run(
             command,
             capture_output=True,
@@ -150,6 +163,9 @@ def _main(argv: list[str]) -> int:
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
+    from harvester import outcome
+    from harvester.commands.crawl import watch_outcome
+
     parser = argparse.ArgumentParser()
     parser.add_argument("spider")
     parser.add_argument("stats_path")
@@ -163,6 +179,7 @@ def _main(argv: list[str]) -> int:
     spider_args = dict(pair.partition("=")[::2] for pair in options.a)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(options.spider)
+    finished = watch_outcome(crawler)
     failed: list[BaseException] = []
     deferred = process.crawl(crawler, **spider_args)
     deferred.addErrback(lambda failure: failed.append(failure.value))
@@ -175,8 +192,12 @@ def _main(argv: list[str]) -> int:
         json.dump(stats, handle, default=str)
     if failed:
         print(f"crawl failed: {failed[0]}", file=sys.stderr)
-        return 2
-    return 0
+        return outcome.USAGE_EXIT_CODE
+    return outcome.process_exit_code(
+        finished,
+        started=not process.bootstrap_failed,
+        outcome_enabled=crawler.settings.getbool("HARVESTER_OUTCOME_ENABLED"),
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from harvester.storage.db import make_engine
+from harvester.testing import crawl_command
 
 if TYPE_CHECKING:
     from harvester.testing import Sandbox
@@ -47,11 +48,7 @@ def start_crawl(
     settings: dict[str, Any] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``scrapy crawl SPIDER -a k=v ...`` in a new process group, logging to *log*."""
-    command = [sys.executable, "-m", "scrapy", "crawl", spider]
-    for key, value in args.items():
-        command += ["-a", f"{key}={value}"]
-    for key, value in (settings or {}).items():
-        command += ["-s", f"{key}={value}"]
+    command = crawl_command([sys.executable, "-m", "scrapy", "crawl", spider], args, settings)
     with log.open("ab") as handle:
         return subprocess.Popen(
             command,
@@ -70,13 +67,26 @@ def run_crawl(
     settings: dict[str, Any] | None = None,
     timeout: float = 300,
 ) -> int:
+    """``scrapy crawl`` to its end (killed after *timeout* seconds): its exit code."""
     process = start_crawl(spider, args, env, log, settings)
     try:
         return process.wait(timeout)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        end_group(process)
+
+
+def end_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill *process*'s group if the process still runs, then wait until every process
+    of the group (the storage writer too) is gone (at most 5 s)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    for _ in range(50):
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
 
 
 def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -143,20 +153,12 @@ def kill_and_resume(
     env = {**sandbox.client_environment(), "HARVESTER_DATABASE_URL": db_url}
     before = calls(sandbox)
     process = start_crawl(spider, args, env, log, settings)
-    killed = False
     try:
         process.wait(delay)
+        killed = False
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
         killed = True
-    # the writer process may still be dying: wait until the group is gone
-    for _ in range(50):
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+    end_group(process)  # the writer process may still be dying
     killed_calls = calls(sandbox) - before
     try:
         done = query(

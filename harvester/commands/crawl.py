@@ -23,6 +23,7 @@ from harvester import signals as harvester_signals
 from harvester.checks import check_configuration
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.spiderloader import SpiderLoaderProtocol
 
 
@@ -74,21 +75,26 @@ class Command(ScrapyCrawlCommand):
             super().run(args, opts)  # Scrapy's own usage errors
             return
         crawler = self.crawler_process.create_crawler(args[0])
-        finished: dict[str, Any] = {}
-        crawler.signals.connect(
-            lambda **kwargs: finished.update(kwargs),
-            signal=harvester_signals.run_finished,
-            weak=False,
-        )
+        finished = watch_outcome(crawler)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = outcome.EXIT_CODES[outcome.FAILED]
-        elif finished:
-            self.exitcode = finished["exit_code"]
-        elif crawler.settings.getbool("HARVESTER_OUTCOME_ENABLED"):
-            # stopped before the spider could close (a second Ctrl-C): the next run resumes it
-            self.exitcode = outcome.EXIT_CODES[outcome.INTERRUPTED]
+        self.exitcode = outcome.process_exit_code(
+            finished,
+            started=not self.crawler_process.bootstrap_failed,
+            outcome_enabled=crawler.settings.getbool("HARVESTER_OUTCOME_ENABLED"),
+        )
+
+
+def watch_outcome(crawler: Crawler) -> dict[str, Any]:
+    """A dict that receives the keywords of *crawler*'s
+    :data:`harvester.signals.run_finished` (status, exit code, reason) when it is sent."""
+    finished: dict[str, Any] = {}
+    crawler.signals.connect(
+        lambda **kwargs: finished.update(kwargs),
+        signal=harvester_signals.run_finished,
+        weak=False,
+    )
+    return finished
 
 
 def load(loader: SpiderLoaderProtocol, name: str) -> Any:

@@ -94,7 +94,8 @@ def test_one_poisoned_record_among_50_is_one_dead_letter_and_no_delisting(
     # the store's first page (50 offers) now carries one offer that is not an object
     sandbox.post("/_sandbox/catalog", {"poison": {str(offers[0]): ""}})
     result = run_crawl("store", sandbox, args={"seller_open_id": seller, "page_size": 50})
-    assert result.returncode == 0, result.log[-3000:]
+    # incomplete (exit code 3, as `scrapy crawl` exits): one record refused
+    assert result.returncode == 3, result.log[-3000:]
     assert result.stats["harvester/dead_letter/pandapon/record"] == 1
     assert rows(db_url, "select kind, body from dead_letters") == [("record", '""')]
     # the other 49 offers of that page (and the rest of the store) landed in this run...
@@ -141,7 +142,8 @@ def test_without_storage_dead_letters_go_to_a_file(sandbox_factory, run_crawl, t
         args={"item_ids": ",".join(sandbox.get("/_sandbox/taobao_items")["itemIds"][:3])},
         settings={"HARVESTER_STORAGE_ENABLED": False, "HARVESTER_DEAD_LETTERS_FILE": letters},
     )
-    assert result.returncode == 0, result.log[-3000:]
+    # failed (exit code 1, as `scrapy crawl` exits): the only call was refused
+    assert result.returncode == 1, result.log[-3000:]
     (letter,) = [json.loads(line) for line in letters.read_text().splitlines()]
     assert (letter["api"], letter["kind"]) == ("aliyun", "response")
     assert "InvalidParameter" in letter["reason"] and "Signature=%2A%2A%2A" in letter["url"]

@@ -61,6 +61,8 @@ def test_stale_timestamp_says_fix_the_clock(sandbox, run_crawl):
     )
     assert result.stats["finish_reason"] == "pandapon_clock"
     assert "fix the clock" in result.log
+    # the exit code `scrapy crawl` would give: the run's outcome (failed), not just 0 or 2
+    assert result.returncode == result.stats["harvester/run/exit_code"] == 1
 
 
 def test_missing_credentials_fail_before_crawling(sandbox, db_url):

@@ -137,7 +137,7 @@ def test_quota_stops_the_enriched_store_walk_without_delisting(sandbox_factory, 
             "shop_id": store["loginId"],
         },
     )
-    assert result.returncode == 0
+    assert result.returncode == 1  # failed, as `scrapy crawl` exits
     assert result.stats["finish_reason"] == "vvtool_quota"
     assert "top up calls on vv-tool" in result.log and "Stopping the crawl" in result.log
     assert result.stats["harvester/vvtool/requested"] < 275  # asked for nothing more once refused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvester.outcome import classify
+from harvester.outcome import classify, process_exit_code
 
 OK = {"item_scraped_count": 25}
 
@@ -53,3 +53,12 @@ def test_a_signal_outranks_everything_else():
     # Ctrl-C during a walk that already lost pages: resumable, not "incomplete"
     outcome = classify("shutdown", {"harvester/dead_letter/pandapon/response": 3})
     assert outcome.status == "interrupted"
+
+
+def test_the_process_exits_with_the_runs_code():
+    """``scrapy crawl`` and ``harvester.testing.crawl`` share this rule."""
+    incomplete = {"status": "incomplete", "exit_code": 3, "reason": "..."}
+    assert process_exit_code(incomplete, started=True, outcome_enabled=True) == 3
+    assert process_exit_code(incomplete, started=False, outcome_enabled=True) == 1
+    assert process_exit_code({}, started=True, outcome_enabled=True) == 4  # never closed
+    assert process_exit_code({}, started=True, outcome_enabled=False) == 0
