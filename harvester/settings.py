@@ -229,6 +229,9 @@ HARVESTER_MONITOR_FIELD_COVERAGE: dict[str, float] = {
 #: When a monitor fails, POST the failures as JSON to this URL; empty (default): off.
 #: Other Spidermon actions (e-mail, Slack...): README "Monitors".
 HARVESTER_MONITOR_WEBHOOK_URL = ""
+#: Seconds the webhook POST may take (connect and answer); it runs beside the closing
+#: crawl without blocking it, and the process waits at most this long for it at exit.
+HARVESTER_MONITOR_WEBHOOK_TIMEOUT = 10.0
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["harvester.monitors.suite.CloseMonitors"]
 # field coverage is counted by harvester.monitors (the checked fields only, 0 is a value)

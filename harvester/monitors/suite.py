@@ -1,17 +1,16 @@
-"""The close monitors and the actions that record and announce their result."""
+"""The close monitors and the actions that record and announce their result (the
+webhook: :mod:`harvester.monitors.webhook`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from typing import Any
 
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
-from spidermon.exceptions import SkipAction
 
 from harvester.monitors import COVERAGE, FAILED, PASSED
+from harvester.monitors.webhook import Webhook, failure_reason
 from harvester.reporting.stats import error_rate, lost_calls, prefixed
 
 logger = logging.getLogger(__name__)
@@ -91,12 +90,6 @@ class CoverageMonitor(HarvesterMonitor):
         )
 
 
-def _reason(result: Any) -> str:
-    """The assertion message of a failed monitor (the last line of its error)."""
-    text = str(result.error or result.reason or "failed").strip().splitlines()[-1]
-    return text.removeprefix("AssertionError: ").split(" : ", 1)[-1]
-
-
 class RecordResult(Action):
     """Puts the suite's result into stats and logs each failed monitor's reason."""
 
@@ -107,28 +100,12 @@ class RecordResult(Action):
         stats.set_value(PASSED, passed)
         stats.set_value(FAILED, len(failed))
         for result in failed:
-            name, reason = result.monitor.name, _reason(result)
+            name, reason = result.monitor.name, failure_reason(result)
             stats.set_value(f"{FAILED}/{name}", reason)
             logger.error("Monitor %s failed: %s", name, reason)
 
 
-class Webhook(Action):
-    """POSTs the failed monitors as JSON to ``HARVESTER_MONITOR_WEBHOOK_URL`` (off when empty)."""
-
-    def run_action(self) -> None:
-        settings = self.data.crawler.settings
-        url = settings.get("HARVESTER_MONITOR_WEBHOOK_URL")
-        if not url:
-            raise SkipAction("HARVESTER_MONITOR_WEBHOOK_URL is empty")
-        body = {
-            "spider": self.data.spider.name,
-            "failed": {r.monitor.name: _reason(r) for r in self.result.monitors_failed_results},
-        }
-        request = urllib.request.Request(
-            url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (configured URL)
-            pass
+__all__ = ["CloseMonitors", "RecordResult", "Webhook"]
 
 
 class CloseMonitors(MonitorSuite):
