@@ -14,6 +14,10 @@ Two steps per call, per key (an API and one credential):
    then. Admission times are the ones that count: a call that woke late still
    goes (its turn is not lost), and any window of ``window`` seconds holds at most
    ``calls`` admissions whatever the wake-ups did.
+3. **Delay** an admission whose call may have reached the provider late
+   (:meth:`Limiter.delay`, from the answer's round trip: see
+   :mod:`harvester.middlewares.ratelimit`): the calls after it keep the window from
+   that later time.
 
 With ``window = 1 + margin`` seconds (``calls`` = the QPS), no second holds more
 than QPS *arrivals* at the provider as long as calls reach it with delays (after
@@ -35,7 +39,6 @@ Redis server's clock).
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,13 +51,17 @@ class Limiter(Protocol):
 
     async def admit(
         self, key: str, calls: int, window: float, gap: float, allowance: float = 0.0
-    ) -> float:
+    ) -> tuple[float, str]:
         """Admit a call of *key* now if fewer than *calls* were admitted in the last
         *window* seconds and none in the last *gap* (both stretched by the back-off
-        factor, and not before a hold): return 0, and record the admission *allowance*
-        seconds later than now (a call that may take longer to reach the provider: the
-        calls after it keep the window from that time). Else the seconds to wait before
-        asking again."""
+        factor, and not before a hold): return 0 and the admission's token, and record the
+        admission *allowance* seconds later than now (a call that may take longer to reach
+        the provider: the calls after it keep the window from that time). Else the seconds
+        to wait before asking again (and no token)."""
+
+    async def delay(self, key: str, token: str, seconds: float) -> None:
+        """Count the admission *token* of *key* as *seconds* later (its call may have
+        reached the provider that late), if it is still among the latest."""
 
     async def backoff(
         self, key: str, factor: float, max_interval: float, hold: float | None, granted: float
@@ -81,8 +88,10 @@ class KeyState:
     hold: float = 0.0
     #: When the interval was last multiplied.
     backoff_at: float = 0.0
-    #: Admission times of the latest calls (at most ``calls`` of them).
-    admitted: deque[float] = field(default_factory=deque)
+    #: Admission times of the latest calls (at most ``calls`` of them), by token.
+    admitted: dict[str, float] = field(default_factory=dict)
+    #: The last token handed out.
+    serial: int = 0
 
 
 def reserve_point(state: KeyState, interval: float, now: float) -> float:
@@ -94,21 +103,29 @@ def reserve_point(state: KeyState, interval: float, now: float) -> float:
 
 def admit_at(
     state: KeyState, now: float, calls: int, window: float, gap: float, allowance: float = 0.0
-) -> float:
-    """0 and *now* recorded if a call may go at *now* (:meth:`Limiter.admit`), else the
-    seconds until it may."""
-    admitted = state.admitted
+) -> tuple[float, str]:
+    """(0, token) and *now* recorded if a call may go at *now* (:meth:`Limiter.admit`), else
+    the seconds until it may (and no token)."""
+    latest = sorted(state.admitted.values(), reverse=True)
     earliest = state.hold
-    if admitted:
-        earliest = max(earliest, admitted[-1] + gap * state.slow)
-    if len(admitted) >= calls:
-        earliest = max(earliest, admitted[-calls] + window * state.slow)
+    if latest:
+        earliest = max(earliest, latest[0] + gap * state.slow)
+    if len(latest) >= calls:
+        earliest = max(earliest, latest[calls - 1] + window * state.slow)
     if now < earliest:
-        return earliest - now
-    admitted.append(now + allowance)
-    while len(admitted) > calls:
-        admitted.popleft()
-    return 0.0
+        return earliest - now, ""
+    state.serial += 1
+    token = str(state.serial)
+    state.admitted[token] = now + allowance
+    if len(state.admitted) > calls:  # keep the latest
+        del state.admitted[min(state.admitted, key=state.admitted.__getitem__)]
+    return 0.0, token
+
+
+def delay_admission(state: KeyState, token: str, seconds: float) -> None:
+    """:meth:`Limiter.delay` on *state*."""
+    if token in state.admitted:
+        state.admitted[token] += seconds
 
 
 def apply_backoff(
@@ -147,8 +164,11 @@ class LocalLimiter:
 
     async def admit(
         self, key: str, calls: int, window: float, gap: float, allowance: float = 0.0
-    ) -> float:
+    ) -> tuple[float, str]:
         return admit_at(self._state(key), time.monotonic(), calls, window, gap, allowance)
+
+    async def delay(self, key: str, token: str, seconds: float) -> None:
+        delay_admission(self._state(key), token, seconds)
 
     async def backoff(
         self, key: str, factor: float, max_interval: float, hold: float | None, granted: float

@@ -3,8 +3,8 @@
 The algorithm is :mod:`harvester.limiter`'s, in Lua scripts that Redis runs
 atomically, timed by the server's own ``TIME`` (clients' clocks do not matter).
 A key's state is one hash ``<prefix>:<api>:<credential id>`` with fields ``tat``,
-``slow`` and ``hold`` (server seconds), and the list ``<that>:admitted`` of the latest
-admission times (newest first), both expiring after an idle hour. Reserving answers
+``slow`` and ``hold`` (server seconds), and the sorted set ``<that>:admitted`` of the
+latest admissions (token → server time), both expiring after an idle hour. Reserving answers
 the grant as a server time (the client converts it to its own clock and sleeps:
 no polling); admitting answers 0 or the seconds to wait. Calls go
 through redis-py's asyncio client, on the reactor's event loop (the project runs
@@ -17,16 +17,12 @@ calls across a boundary; neither paces calls evenly.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-#: Seconds an admission's answer may take to come back before the admission is moved to
-#: the time the call really leaves (a busy process: the delay counts against the margin).
-SLOW_REPLY = 0.005
 #: Milliseconds an idle key's state is kept.
 IDLE_EXPIRY_MS = 3_600_000
 
@@ -66,43 +62,38 @@ return string.format('%.6f', slow)
 """
 )
 
-#: KEYS: state, admissions; ARGV: calls, window, gap, expiry, allowance → "0" (admitted
-#: now, and the time recorded: now + allowance) or the seconds to wait.
+#: KEYS: state, admissions; ARGV: calls, window, gap, expiry, allowance → {"0", token}
+#: (admitted now, recorded as now + allowance) or {seconds to wait}. Admissions are a
+#: sorted set (token → time) holding the latest ``calls``.
 ADMIT = (
     _NOW
     + """
 local calls = tonumber(ARGV[1])
 local earliest = hold
-local admitted = redis.call('LRANGE', KEYS[2], 0, calls - 1)
-if #admitted > 0 then
-  earliest = math.max(earliest, tonumber(admitted[1]) + tonumber(ARGV[3]) * slow)
+local latest = redis.call('ZREVRANGE', KEYS[2], 0, calls - 1, 'WITHSCORES')
+if #latest > 0 then
+  earliest = math.max(earliest, tonumber(latest[2]) + tonumber(ARGV[3]) * slow)
 end
-if #admitted >= calls then
-  earliest = math.max(earliest, tonumber(admitted[calls]) + tonumber(ARGV[2]) * slow)
+if #latest >= 2 * calls then
+  earliest = math.max(earliest, tonumber(latest[2 * calls]) + tonumber(ARGV[2]) * slow)
 end
 if now < earliest then
   return {string.format('%.6f', earliest - now)}
 end
-redis.call('LPUSH', KEYS[2], string.format('%.6f', now + tonumber(ARGV[5])))
-redis.call('LTRIM', KEYS[2], 0, calls - 1)
+local token = tostring(redis.call('HINCRBY', KEYS[1], 'serial', 1))
+redis.call('ZADD', KEYS[2], string.format('%.6f', now + tonumber(ARGV[5])), token)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(calls + 1))
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'0', string.format('%.6f', now + tonumber(ARGV[5]))}
+return {'0', token}
 """
 )
 
-#: KEYS: admissions; ARGV: an admission recorded by ADMIT, how many are kept → moves it to
-#: the server's now if later (a reply that reached its process late: the call left then).
-MOVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local admitted = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-for i, value in ipairs(admitted) do
-  if value == ARGV[1] then
-    if now > tonumber(value) then
-      redis.call('LSET', KEYS[1], i - 1, string.format('%.6f', now))
-    end
-    return 1
-  end
+#: KEYS: admissions; ARGV: token, seconds → that admission counted as this much later
+#: (if still among the latest).
+DELAY = """
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if at then
+  redis.call('ZADD', KEYS[1], string.format('%.6f', tonumber(at) + tonumber(ARGV[2])), ARGV[1])
 end
 return 0
 """
@@ -129,8 +120,7 @@ class RedisLimiter:
         self.intervals: dict[str, float] = {}
         self._reserve = self.redis.register_script(RESERVE)
         self._admit = self.redis.register_script(ADMIT)
-        self._move = self.redis.register_script(MOVE)
-        self._moves: set[asyncio.Future[Any]] = set()
+        self._delay = self.redis.register_script(DELAY)
         self._backoff = self.redis.register_script(BACKOFF)
         self._recover = self.redis.register_script(RECOVER)
         #: the server clock minus ``time.monotonic()``, from the quickest exchange lately:
@@ -149,22 +139,16 @@ class RedisLimiter:
 
     async def admit(
         self, key: str, calls: int, window: float, gap: float, allowance: float = 0.0
-    ) -> float:
-        """As :meth:`Limiter.admit`; an answer that took longer than :data:`SLOW_REPLY` to
-        come back moves the admission to when the call really leaves (the server's clock
-        then): the calls after it keep the window from that time."""
-        admissions = f"{self._key(key)}:admitted"
+    ) -> tuple[float, str]:
         args = [calls, window, gap, IDLE_EXPIRY_MS, allowance]
-        asked = time.monotonic()
-        answer: Any = await self._admit(keys=[self._key(key), admissions], args=args)
-        wait = float(answer[0])
-        if not wait and time.monotonic() - asked > SLOW_REPLY:
-            # not awaited: Redis runs it about when this call leaves (a failure shows at
-            # the next reservation)
-            task = asyncio.ensure_future(self._move(keys=[admissions], args=[answer[1], calls]))
-            self._moves.add(task)
-            task.add_done_callback(self._moves.discard)
-        return wait
+        answer: Any = await self._admit(keys=[self._key(key), self._admissions(key)], args=args)
+        return float(answer[0]), answer[1].decode() if len(answer) > 1 else ""
+
+    async def delay(self, key: str, token: str, seconds: float) -> None:
+        await self._delay(keys=[self._admissions(key)], args=[token, seconds])
+
+    def _admissions(self, key: str) -> str:
+        return f"{self._key(key)}:admitted"
 
     def offset(self, asked: float, answered: float, server_now: float) -> float:
         """Server clock − local clock (NTP-style): the server read its clock about halfway
@@ -186,5 +170,4 @@ class RedisLimiter:
         await self._recover(keys=[self._key(key)], args=[])
 
     async def close(self) -> None:
-        await asyncio.gather(*self._moves, return_exceptions=True)
         await self.redis.aclose()

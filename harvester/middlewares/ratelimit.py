@@ -8,7 +8,13 @@ than half a turn). A call that woke late (a busy reactor) still goes if that
 window allows, else it waits the time the limiter says (stat
 ``harvester/ratelimit/<api>/waited``): turns are not lost to late wake-ups, and no
 second ever holds more than QPS calls as long as calls reach the provider within
-the margin of each other after their admission. The middleware runs after Scrapy's
+the margin of each other after their admission. An answer whose round trip
+(admission asked → answer) is longer than the key's quickest by more than the
+margin says its call may have arrived that much late: that admission then counts
+as that much later (:meth:`harvester.limiter.Limiter.delay`, stat
+``harvester/ratelimit/<api>/delayed``), so the calls after it keep the window from
+there — a busy process (or network) costs rate, never the window, as long as the
+answer comes back within about a second. The middleware runs after Scrapy's
 own (940), so that little runs between the admission and the download handler,
 which signs the call (:mod:`harvester.handlers.signing`).
 
@@ -63,6 +69,10 @@ logger = logging.getLogger(__name__)
 META_GRANTED = "harvester_granted"
 #: ``request.meta`` key of the call's admission, ``time.monotonic()`` (for measurements).
 META_ADMITTED = "harvester_admitted"
+#: ``request.meta`` key of (limiter key, admission token, when the admission was asked).
+META_ADMISSION = "harvester_admission"
+#: Answers of a key seen before its quickest round trip is trusted (before: 0 s).
+QUICKEST_AFTER = 10
 #: Seconds the first call of each (API, credential) in a process may take from its admission
 #: to the provider (the download handler loads, a connection opens): the calls after it
 #: count it as admitted this much later (measured: up to ~30 ms on a loaded 2-core machine).
@@ -137,6 +147,8 @@ class RateLimitMiddleware:
         self._paces: dict[tuple[str, str], Pace] = {}
         #: limiter keys this process has sent a call of
         self._started: set[str] = set()
+        #: limiter key → [answers seen, quickest round trip (admission asked → answer)]
+        self._trips: dict[str, list[Any]] = {}
         #: limiter key → ``time.monotonic()`` until which this process holds its grants...
         self._held_until: dict[str, float] = {}
         #: ...and of the last back-off it saw
@@ -191,9 +203,13 @@ class RateLimitMiddleware:
                     await asyncio.sleep(max(0.0, self._held_until.get(key, 0.0) - loop.time()))
                     continue
                 allowance = 0.0 if key in self._started else FIRST_CALL_ALLOWANCE
-                while wait := await self.limiter.admit(
-                    key, pace.calls, pace.window, pace.gap, allowance
-                ):
+                while True:
+                    admitting = loop.time()
+                    wait, token = await self.limiter.admit(
+                        key, pace.calls, pace.window, pace.gap, allowance
+                    )
+                    if not wait:
+                        break
                     # woken before the window allows (an earlier call went late): wait
                     self.crawler.stats.inc_value(f"harvester/ratelimit/{api}/waited")
                     await asyncio.sleep(wait)
@@ -202,9 +218,30 @@ class RateLimitMiddleware:
             self._fail(exc)
             raise IgnoreRequest(f"rate limiter unavailable: {exc}") from None
         self._started.add(key)
+        request.meta[META_ADMISSION] = (key, token, admitting)
         request.meta[META_ADMITTED] = loop.time()
         self.crawler.stats.inc_value(f"harvester/ratelimit/{api}/granted")
         request.meta[META_GRANTED] = granted
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """The answer's round trip bounds when the call reached the provider: one slower
+        than this key's quickest by more than the margin may have arrived that much late,
+        so its admission counts as that much later (stat ``harvester/ratelimit/<api>/delayed``)."""
+        admission = request.meta.pop(META_ADMISSION, None)
+        if admission is None:
+            return response
+        key, token, asked = admission
+        trip = time.monotonic() - asked
+        trips = self._trips.setdefault(key, [0, trip])
+        trips[0] += 1
+        trips[1] = min(trips[1], trip)
+        # until a few answers came back, the quickest may not have been seen: take 0
+        quickest = trips[1] if trips[0] > QUICKEST_AFTER else 0.0
+        late = trip - quickest - self.margin
+        if late > 0:
+            self.crawler.stats.inc_value(f"harvester/ratelimit/{key.partition(':')[0]}/delayed")
+            self._spawn(self.limiter.delay(key, token, late))
+        return response
 
     def _backoff(self, request: Request, error: ApiError, factor: float | None = None) -> None:
         """A throttle answer or a transient error: slow the request's key down, hold it."""
