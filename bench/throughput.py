@@ -122,6 +122,8 @@ def report_crawls(runs: dict[int, dict[str, list[dict[str, float]]]]) -> None:
             f"{rate['storage'] / rate['off']:.3f} | {pairs:.3f}   (goal >= 0.9)"
         )
     small, large = min(runs), max(runs)
+    if small == large:
+        return  # one store size: no slope
     for name in ("storage", "off"):
         low, high = (statistics.median(r["rss"] for r in runs[n][name]) for n in (small, large))
         slope = (high - low) / (large - small) * 1_000_000 / MiB
@@ -170,7 +172,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="crawl pairs per store size")
     parser.add_argument("--database-rows", type=int, default=1_000_000)
     parser.add_argument("--write-rows", type=int, default=20_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="or none: crawls only")
     parser.add_argument("--quick", action="store_true", help="small sizes: does it all run?")
     parser.add_argument("--skip-crawls", action="store_true", help="the writer figures only")
     options = parser.parse_args(argv)
@@ -180,4 +182,6 @@ def main(argv: list[str]) -> None:
     if not options.skip_crawls:
         sizes = sorted(int(size) for size in options.offers.split(","))
         report_crawls(crawls(sizes, options.repeat))
-    report_writer(options.backends.split(","), options.database_rows, options.write_rows)
+    backends = [b for b in options.backends.split(",") if b in ("sqlite", "postgresql")]
+    if backends:  # --backends none: the crawls only
+        report_writer(backends, options.database_rows, options.write_rows)

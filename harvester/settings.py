@@ -155,10 +155,11 @@ HARVESTER_STORAGE_AUTO_MIGRATE = True
 #: Where batches are written: "process" (a writer process: SQL work off the reactor's
 #: GIL) or "thread" (a writer thread in the crawl process).
 HARVESTER_STORAGE_WRITER = "process"
-#: The writer process runs this much nicer (lower CPU priority) than the crawl: on a busy
-#: machine the reactor, which paces the API calls, keeps its core, and the writer catches
-#: up in the slack (back-pressure bounds how far it may fall behind). 0 keeps the priority.
-HARVESTER_STORAGE_WRITER_NICE = 10
+#: The writer process runs this much nicer (lower CPU priority) than the crawl; 0 keeps
+#: the crawl's priority. Not 10 any more: on a busy machine a niced writer got little CPU
+#: and the crawl waited on it (back-pressure 27 s of a 31 s crawl at nice 10, 0.6 s of
+#: 15 s at 0; bench/README.md, Throughput).
+HARVESTER_STORAGE_WRITER_NICE = 0
 #: Items per write batch.
 HARVESTER_STORAGE_BATCH_SIZE = 500
 #: Seconds an item may wait in the buffer before a partial batch is written.

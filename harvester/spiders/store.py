@@ -39,7 +39,7 @@ from harvester.apis.base import ApiError, ErrorClass
 from harvester.items import ApiRecord
 from harvester.spiders._detail import RECRAWL_SKIPPED, DetailFetcher
 from harvester.spiders._store_arguments import DetailSource, StoreArguments
-from harvester.spiders._store_resume import ResumedWalk, unit
+from harvester.spiders._store_resume import ResumedWalk, seen_key, unit
 from harvester.spiders.arguments import batch_size
 from harvester.spiders.base import BAD_DATA, ApiSpider
 
@@ -73,7 +73,8 @@ class StoreSpider(ResumedWalk, ApiSpider):
         self.details = (
             DetailFetcher(self, arguments) if arguments.details is DetailSource.VVTOOL else None
         )
-        self.seen: dict[str, set[str]] = defaultdict(set)
+        #: Offer ids walked per store (:func:`seen_key`).
+        self.seen: dict[str, set[int | str]] = defaultdict(set)
         self.incomplete: set[str] = set()
         #: Stores whose pages have all been answered, and those announced complete.
         self.walked_to_end: set[str] = set()
@@ -146,9 +147,10 @@ class StoreSpider(ResumedWalk, ApiSpider):
                 continue
             offer_id = str(offer_id)
             outcome["offers"].append(offer_id)
-            if offer_id in self.seen[seller]:
+            key = seen_key(offer_id)
+            if key in self.seen[seller]:
                 continue
-            self.seen[seller].add(offer_id)
+            self.seen[seller].add(key)
             yield self.record(pandapon.NAME, offer, {"seller_id": seller}, response)
             if self.details is not None and offer_id.isdigit():
                 detail = self.details.request(offer_id, {"seller_id": seller}, listing=offer)
