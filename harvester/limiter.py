@@ -40,7 +40,43 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+
+class Pace:
+    """A limit as the limiter applies it: *calls* per *window* seconds (the margin
+    included), turns *interval* apart, no two calls closer than *gap*."""
+
+    def __init__(self, qps: float, margin: float) -> None:
+        self.calls = max(1, int(qps))
+        self.window = (1.0 + margin) * (1.0 if qps >= 1 else 1.0 / qps)
+        self.interval = self.window / self.calls
+        self.gap = self.interval / 2
+
+
+def resolve_qps(limits: dict[str, Any], api: str, credentials: list[str], default: float) -> float:
+    """The first override of ``<api>:<credential>`` for *credentials* (its value, its id),
+    else of ``<api>``, else the provider's *default*."""
+    for key in [f"{api}:{credential}" for credential in credentials] + [api]:
+        if key in limits:
+            qps = float(limits[key])
+            if qps <= 0:
+                raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {qps}")
+            return qps
+    return default
+
+
+def check_limits(limits: dict[str, Any], known: set[str]) -> None:
+    """Refuse overrides of unknown APIs (a typo would silently leave the default in force)."""
+    for key, value in limits.items():
+        api = str(key).partition(":")[0]
+        if api not in known:
+            raise ValueError(
+                f"HARVESTER_RATE_LIMITS: unknown API {api!r} in {key!r}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        if float(value) <= 0:
+            raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {value}")
 
 
 class Limiter(Protocol):

@@ -51,7 +51,7 @@ from harvester import signals
 from harvester.apis import all_providers, get_provider
 from harvester.apis.base import META_API, setting_or_env
 from harvester.credentials import META_CREDENTIAL, CredentialPools, credential_id
-from harvester.limiter import LocalLimiter
+from harvester.limiter import LocalLimiter, Pace, check_limits, resolve_qps
 
 if TYPE_CHECKING:
     from typing import Self
@@ -79,43 +79,7 @@ QUICKEST_AFTER = 10
 FIRST_CALL_ALLOWANCE = 0.1
 
 
-class Pace:
-    """A limit as the limiter applies it: *calls* per *window* seconds (the margin
-    included), turns *interval* apart, no two calls closer than *gap*."""
-
-    def __init__(self, qps: float, margin: float) -> None:
-        self.calls = max(1, int(qps))
-        self.window = (1.0 + margin) * (1.0 if qps >= 1 else 1.0 / qps)
-        self.interval = self.window / self.calls
-        self.gap = self.interval / 2
-
-
-__all__ = ["RateLimitMiddleware", "check_limits", "credential_id", "resolve_qps"]
-
-
-def resolve_qps(limits: dict[str, Any], api: str, credentials: list[str], default: float) -> float:
-    """The first override of ``<api>:<credential>`` for *credentials* (its value, its id),
-    else of ``<api>``, else the provider's *default*."""
-    for key in [f"{api}:{credential}" for credential in credentials] + [api]:
-        if key in limits:
-            qps = float(limits[key])
-            if qps <= 0:
-                raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {qps}")
-            return qps
-    return default
-
-
-def check_limits(limits: dict[str, Any], known: set[str]) -> None:
-    """Refuse overrides of unknown APIs (a typo would silently leave the default in force)."""
-    for key, value in limits.items():
-        api = str(key).partition(":")[0]
-        if api not in known:
-            raise ValueError(
-                f"HARVESTER_RATE_LIMITS: unknown API {api!r} in {key!r}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        if float(value) <= 0:
-            raise ValueError(f"HARVESTER_RATE_LIMITS[{key!r}] must be positive, got {value}")
+__all__ = ["Pace", "RateLimitMiddleware", "check_limits", "credential_id", "resolve_qps"]
 
 
 def make_limiter(redis_url: str | None) -> Limiter:
