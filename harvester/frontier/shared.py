@@ -128,6 +128,15 @@ return {'work', reclaimed, level, unpack(items)}
 """
 
 
+# KEYS: leased; ARGV: lease ms, items... (only those still leased)
+RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
+return #ARGV - 1
+"""
+
+
 @dataclass
 class Step:
     """What one step of a worker got: ``work`` (items at ``depth``), ``wait`` (others
@@ -153,6 +162,7 @@ class SharedFrontier:
         self._join = redis.register_script(JOIN)
         self._page = redis.register_script(PAGE)
         self._step = redis.register_script(STEP)
+        self._renew = redis.register_script(RENEW)
 
     @classmethod
     def from_url(cls, url: str, run_key: str, lease: float, grace: float) -> SharedFrontier:
@@ -187,6 +197,11 @@ class SharedFrontier:
         reply = await self._step(keys=[self.key(name) for name in names], args=args)
         state, reclaimed, depth, *items = reply
         return Step(str(state), int(depth), [str(item) for item in items], int(reclaimed))
+
+    async def renew(self, items: list[str]) -> None:
+        """Extend the leases of *items* (claimed by this worker) by the lease time."""
+        if items:
+            await self._renew(keys=[self.key("leased")], args=[self.lease_ms, *items])
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
@@ -52,6 +51,13 @@ class FrontierWorker:
         self.local: set[str] = set()
         self._acks: list[str] = []
         self._wake = asyncio.Event()
+        self._renewer: asyncio.Future[None] | None = None
+
+    async def close(self) -> None:
+        """At the spider's close: stop renewing (leases left expire) and disconnect."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+        await self.frontier.close()
 
     @property
     def stats(self) -> StatsCollector:
@@ -79,16 +85,19 @@ class FrontierWorker:
             added,
             " (this crawl has just ended: nothing left to do)" if ended else "",
         )
-        renew_every = self.frontier.lease_ms / 3000
-        renewed = time.monotonic()
+        self._renewer = asyncio.ensure_future(self._renew())
+        try:
+            async for claimed in self._claim():
+                yield claimed
+        finally:
+            self._renewer.cancel()
+
+    async def _claim(self) -> AsyncIterator[tuple[str, int]]:
         while True:
-            renew: list[str] = []
-            if time.monotonic() - renewed > renew_every:
-                renew, renewed = sorted(self.local), time.monotonic()
             acks, self._acks = self._acks, []
             self._wake.clear()
             try:
-                step = await self.frontier.step(self.buffer - len(self.local), acks, renew)
+                step = await self.frontier.step(self.buffer - len(self.local), acks, [])
             except RedisError as exc:
                 self.lost(exc)
                 return
@@ -107,6 +116,17 @@ class FrontierWorker:
                     await asyncio.wait_for(self._wake.wait(), self.poll)
                 except TimeoutError:
                     pass
+
+    async def _renew(self) -> None:
+        """Renew this worker's leases every third of the lease, on its own: also while the
+        engine does not ask the spider's ``start()`` for more (claims not yet requested)."""
+        while True:
+            await asyncio.sleep(self.frontier.lease_ms / 3000)
+            try:
+                await self.frontier.renew(sorted(self.local))
+            except RedisError as exc:
+                self.lost(exc)
+                return
 
     def lost(self, error: Exception) -> None:
         """Redis is unreachable: stop claiming (logged once; the run is not complete)."""

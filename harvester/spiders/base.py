@@ -141,7 +141,7 @@ class ApiSpider(scrapy.Spider):
 
     async def close_shared(self) -> None:
         if self.shared is not None:
-            await self.shared.frontier.close()
+            await self.shared.close()
 
     def configure(self, arguments: Any) -> None:
         """Set the spider up from its validated *arguments*."""
