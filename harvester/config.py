@@ -6,8 +6,10 @@ Every ``HARVESTER_*`` setting has its default in :mod:`harvester.settings`; each
 also be given as an environment variable of the same name (:func:`environment_settings`,
 applied at project priority, so ``-s NAME=value`` wins). Provider variables
 (``PANDAPON_BASE_URL``, ...) come from settings of the same name, else the environment,
-else the provider's documented default. A relative SQLite path in
-``HARVESTER_DATABASE_URL`` is relative to the project folder (that of ``scrapy.cfg``).
+else the provider's documented default. Relative paths — a SQLite path in
+``HARVESTER_DATABASE_URL``, ``HARVESTER_STORAGE_SPOOL_DIR``, ``HARVESTER_DEAD_LETTERS_FILE``
+— are relative to the project folder (that of ``scrapy.cfg``; :func:`project_path`),
+wherever the command runs from.
 """
 
 from __future__ import annotations
@@ -101,16 +103,23 @@ def project_dir() -> Path:
     return Path(cfg).resolve().parent if cfg else Path.cwd()
 
 
-def database_url(settings: Any) -> str:
+def project_path(value: str | os.PathLike[str], root: Path | None = None) -> Path:
+    """*value* as a path: absolute as given, a relative one against *root* (default:
+    :func:`project_dir`), so that every command finds the same files."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (root or project_dir()) / path
+
+
+def database_url(settings: Any, root: Path | None = None) -> str:
     """``HARVESTER_DATABASE_URL`` (setting, else environment, else the default), with a
-    relative SQLite path made absolute against :func:`project_dir`."""
+    relative SQLite path made absolute against *root* (default: :func:`project_dir`)."""
     url = setting_or_env(settings, "HARVESTER_DATABASE_URL", DEFAULT_DATABASE_URL)
     assert url is not None
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
         path = url[len(prefix) :]
         if path and not path.startswith(":memory:") and not path.startswith("file:"):
-            return prefix + str(project_dir() / path)
+            return prefix + str(project_path(path, root))
     return url
 
 

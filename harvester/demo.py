@@ -1,7 +1,10 @@
 """``make demo``: start the sandbox, crawl it into the default database, print a summary.
 
 Runs the spiders exactly as a user would (``scrapy crawl ...``), pointed at a
-sandbox on a free local port through the documented environment variables.
+sandbox on a free local port through the documented environment variables. Works from
+any folder: the crawls run in the project folder (this checkout, else the current
+folder), and ``HARVESTER_DATABASE_URL`` (default ``sqlite:///data/harvester.sqlite``) is
+resolved once, against that folder, for the crawls and the summary alike.
 """
 
 from __future__ import annotations
@@ -12,10 +15,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harvester.config import DEFAULT_DATABASE_URL
+from sqlalchemy.engine import make_url
+
+from harvester.config import database_url
 from harvester.testing import run_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The checkout this module lives in (``pip install -e .``).
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """The folder the demo works in: the checkout (it has the project's ``scrapy.cfg``),
+    else the current folder (an installed package)."""
+    return CHECKOUT if (CHECKOUT / "scrapy.cfg").is_file() else Path.cwd()
 
 
 #: Log lines the demo shows: progress, the end-of-run summary and outcome, problems.
@@ -28,13 +40,13 @@ SHOWN = (
 )
 
 
-def scrapy(env: dict[str, str], *args: str) -> None:
+def scrapy(root: Path, env: dict[str, str], *args: str) -> None:
     """Run ``scrapy ARGS``, showing its progress lines, summary block and problems."""
     command = [sys.executable, "-m", "scrapy", *args]
     command += ["-s", "LOG_LEVEL=INFO", "-s", "HARVESTER_PROGRESS_INTERVAL=3"]
     print("$ scrapy " + " ".join(args), flush=True)
     with subprocess.Popen(
-        command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, errors="replace"
+        command, cwd=root, env=env, stderr=subprocess.PIPE, text=True, errors="replace"
     ) as process:
         assert process.stderr is not None
         in_block = False
@@ -48,24 +60,34 @@ def scrapy(env: dict[str, str], *args: str) -> None:
         raise subprocess.CalledProcessError(process.returncode, command)
 
 
-def id_file(name: str, ids: list[object]) -> str:
+def id_file(root: Path, name: str, ids: list[object]) -> str:
     """Write *ids* one per line under data/ (the spiders' ``@file`` form); return its path."""
-    path = ROOT / "data" / name
+    path = root / "data" / name
     path.parent.mkdir(exist_ok=True)
     path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     return str(path)
 
 
 def main() -> None:
-    database_url = os.environ.get("HARVESTER_DATABASE_URL", DEFAULT_DATABASE_URL)
+    root = project_root()
+    url = database_url({}, root)  # the environment's, else the default; absolute
     with run_sandbox() as sandbox:
-        env = {**os.environ, **sandbox.client_environment(), "HARVESTER_DATABASE_URL": database_url}
+        env = {
+            **os.environ,
+            **sandbox.client_environment(),
+            "HARVESTER_DATABASE_URL": url,
+            # the project's settings even where no scrapy.cfg is (an installed package)
+            "SCRAPY_SETTINGS_MODULE": os.environ.get(
+                "SCRAPY_SETTINGS_MODULE", "harvester.settings"
+            ),
+        }
         stores = sandbox.stores()
         print(f"sandbox at {sandbox.base_url} serving {len(stores)} 1688 stores", flush=True)
         big = max(stores, key=lambda s: s["totalRecords"] if s["totalRecords"] <= 3000 else -1)
         small = [s for s in stores if 0 < s["totalRecords"] < 300]
-        scrapy(env, "crawl", "store", "-a", f"seller_open_id={big['sellerOpenId']}")
+        scrapy(root, env, "crawl", "store", "-a", f"seller_open_id={big['sellerOpenId']}")
         scrapy(
+            root,
             env,
             "crawl",
             "store",
@@ -74,6 +96,7 @@ def main() -> None:
         )
         enriched = small[-1]
         scrapy(
+            root,
             env,
             "crawl",
             "store",
@@ -88,6 +111,7 @@ def main() -> None:
             0
         ]
         scrapy(
+            root,
             env,
             "crawl",
             "related",
@@ -99,14 +123,16 @@ def main() -> None:
             "max_items=500",
         )
         taobao = id_file(
-            "demo-taobao-ids.txt", sandbox.get("/_sandbox/taobao_items")["itemIds"][:100]
+            root, "demo-taobao-ids.txt", sandbox.get("/_sandbox/taobao_items")["itemIds"][:100]
         )
-        scrapy(env, "crawl", "taobao_items", "-a", f"item_ids=@{taobao}")
+        scrapy(root, env, "crawl", "taobao_items", "-a", f"item_ids=@{taobao}")
         aliexpress = id_file(
+            root,
             "demo-aliexpress-ids.txt",
             sandbox.get("/_sandbox/aliexpress_products")["productIds"][:60],
         )
         scrapy(
+            root,
             env,
             "crawl",
             "aliexpress_items",
@@ -119,16 +145,18 @@ def main() -> None:
             "-a",
             "country=DE",
         )
-        report = ROOT / "data" / "report.html"
-        scrapy(env, "report", "--last", "6", "-o", str(report))
-    summarize(database_url)
+        report = root / "data" / "report.html"
+        scrapy(root, env, "report", "--last", "6", "-o", str(report))
+    summarize(url)
 
 
-def summarize(database_url: str) -> None:
-    if not database_url.startswith("sqlite:///"):
-        print(f"data landed in {database_url}")
+def summarize(url: str) -> None:
+    """Rows per table of the SQLite database at *url* (an absolute URL: the crawls' own)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        print(f"data landed in {parsed.render_as_string(hide_password=True)}")
         return
-    path = ROOT / database_url.removeprefix("sqlite:///")  # relative: to the project
+    path = Path(parsed.database)
     with sqlite3.connect(path) as db:
         print(f"\ndata landed in {path.resolve()}")
         for table in (

@@ -141,7 +141,8 @@ HARVESTER_RETRY_BACKOFF_FACTOR = 1.5
 #: Classify API answers (errors inside HTTP 200 bodies included); retry, stop or dead-letter.
 HARVESTER_API_ERRORS_ENABLED = True
 #: Count, redact and keep every dead letter (harvester/extensions/dead_letters.py): into the
-#: database with storage on, else into HARVESTER_DEAD_LETTERS_FILE (JSON lines).
+#: database with storage on, else into HARVESTER_DEAD_LETTERS_FILE (JSON lines; a relative
+#: path is relative to the project folder, that of scrapy.cfg, wherever the crawl starts).
 HARVESTER_DEAD_LETTERS_ENABLED = True
 HARVESTER_DEAD_LETTERS_FILE = "data/dead_letters.jsonl"
 #: Map every ApiRecord to the product schema.
@@ -170,6 +171,9 @@ HARVESTER_STORAGE_MAX_PENDING = 4
 HARVESTER_STORAGE_RETRY_TIMES = 3
 HARVESTER_STORAGE_RETRY_BACKOFF = 0.5
 #: ...then written here as JSON lines; `scrapy replay_spool` writes it to the database.
+#: A relative path is relative to the project folder (that of scrapy.cfg), as the SQLite
+#: path of HARVESTER_DATABASE_URL: the crawl and `scrapy replay_spool` find the same folder
+#: wherever they run from.
 HARVESTER_STORAGE_SPOOL_DIR = "data/spool"
 #: Replay batches spooled for this database at spider open, before the run writes.
 HARVESTER_STORAGE_REPLAY_AT_OPEN = True

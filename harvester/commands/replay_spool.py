@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
@@ -10,7 +9,7 @@ from scrapy.utils.log import configure_logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from harvester.checks import ConfigurationError, fail, open_database
-from harvester.config import database_url
+from harvester.config import database_url, project_path
 from harvester.storage import spool
 from harvester.storage.db import ensure_schema
 
@@ -37,7 +36,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         configure_logging(self.settings)
-        directory = Path(self.settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
+        directory = project_path(self.settings.get("HARVESTER_STORAGE_SPOOL_DIR"))
         url = database_url(self.settings)
         try:
             engine = open_database(url)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +27,7 @@ from scrapy.exceptions import NotConfigured
 
 from harvester import signals
 from harvester.apis import all_providers
+from harvester.config import project_path
 from harvester.dead_letters import payload_text
 from harvester.extensions.redact import SecretFilter, secret_values
 
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MASK = "***"
+#: Where dead letters go with storage off, when HARVESTER_DEAD_LETTERS_FILE is empty.
+DEFAULT_FILE = "data/dead_letters.jsonl"
 
 
 class Redactor:
@@ -89,7 +91,7 @@ class DeadLetters:
             raise NotConfigured("HARVESTER_DEAD_LETTERS_ENABLED is off")
         self.crawler = crawler
         self.to_storage = settings.getbool("HARVESTER_STORAGE_ENABLED")
-        self.path = Path(settings.get("HARVESTER_DEAD_LETTERS_FILE") or "data/dead_letters.jsonl")
+        self.path = project_path(settings.get("HARVESTER_DEAD_LETTERS_FILE") or DEFAULT_FILE)
         params = {name for provider in all_providers() for name in provider.AUTH_PARAMS}
         self.redact = Redactor(secret_values(settings), params)
         self._file: TextIO | None = None

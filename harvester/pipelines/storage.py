@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from harvester import signals as harvester_signals
-from harvester.config import database_url
+from harvester.config import database_url, project_path
 from harvester.gc_setting import thresholds_setting
 from harvester.items import DeadLetter, Product, RelatedEdge, UnitDone
 from harvester.ledger import UnitStored
@@ -59,7 +58,7 @@ def writer_options(settings: Settings) -> WriterOptions:
         gc_thresholds = None  # the GC extension says why
     return WriterOptions(
         url=database_url(settings),
-        spool_dir=Path(settings.get("HARVESTER_STORAGE_SPOOL_DIR")),
+        spool_dir=project_path(settings.get("HARVESTER_STORAGE_SPOOL_DIR")),
         retry_times=settings.getint("HARVESTER_STORAGE_RETRY_TIMES"),
         retry_backoff=settings.getfloat("HARVESTER_STORAGE_RETRY_BACKOFF"),
         mode=settings.get("HARVESTER_STORAGE_WRITER"),
