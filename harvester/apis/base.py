@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy.exceptions import IgnoreRequest
 
-from harvester.apis.fields import clean
+from harvester.apis.fields import FieldError, clean, integer, retry_after_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,8 +33,10 @@ __all__ = [
     "Provider",
     "Signed",
     "Unsigned",
+    "envelope_code",
     "load_json",
     "require",
+    "retry_after",
     "setting_or_env",
     "text_of",
 ]
@@ -169,6 +171,20 @@ def load_json(api: str, status: int, body: bytes, retry_after: float | None = No
         else:
             kind = ErrorClass.PERMANENT
         raise ApiError(api, kind, f"HTTP {status}", "response is not JSON", retry_after) from None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the answer's ``Retry-After`` header (lower-cased key) asks to wait."""
+    return retry_after_seconds(headers.get("retry-after"))
+
+
+def envelope_code(value: Any, path: str = "code") -> int | None:
+    """An envelope's numeric code (an integer, digit string or integral float), ``None``
+    when it is not one: the caller classes that answer, it never raises."""
+    try:
+        return integer(value, path)
+    except FieldError:
+        return None
 
 
 def text_of(value: Any, limit: int = 300) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from harvester.apis import fields
 from harvester.apis.aliexpress.spec import NAME
-from harvester.apis.base import ApiError, ErrorClass, load_json, text_of
+from harvester.apis.base import ApiError, ErrorClass, envelope_code, load_json, retry_after, text_of
 
 _BAN = re.compile(r"ban will last for (\d+) more seconds", re.I)
 #: Seconds added to a ban before the slot sends again.
@@ -44,10 +44,9 @@ def classify(code: str, sub_code: str | None) -> ErrorClass:
 
 def _resp_code(value: Any) -> int | None:
     """``resp_code`` as an integer (``200``, ``"200"``, ``"200.0"``); ``None`` if not one."""
-    try:
-        return fields.integer(value, "resp_code")
-    except fields.FieldError:
-        pass
+    code = envelope_code(value, "resp_code")
+    if code is not None:
+        return code
     try:
         number = fields.decimal(value, "resp_code")
     except fields.FieldError:
@@ -62,7 +61,7 @@ def _shape(message: str) -> ApiError:
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     """The ``result`` of a successful answer, or a classified :class:`ApiError` (nothing
     else: a body that is not JSON is retryable, an unexpected shape permanent)."""
-    envelope = load_json(NAME, status, body, fields.retry_after_seconds(headers.get("retry-after")))
+    envelope = load_json(NAME, status, body, retry_after(headers))
     if not isinstance(envelope, dict):
         kind = ErrorClass.RETRYABLE if status >= 500 else ErrorClass.PERMANENT
         raise ApiError(NAME, kind, f"HTTP {status}", "envelope is not an object")
@@ -84,7 +83,7 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
             ErrorClass.RETRYABLE if status >= 500 else ErrorClass.RATE_LIMITED,
             f"HTTP {status}",
             "",
-            fields.retry_after_seconds(headers.get("retry-after")),
+            retry_after(headers),
         )
     response = envelope.get("aliexpress_affiliate_productdetail_get_response")
     result = response.get("resp_result") if isinstance(response, dict) else None

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 from harvester.apis import fields
 from harvester.apis.aliyun.spec import NAME
-from harvester.apis.base import ApiError, ErrorClass, load_json, text_of
+from harvester.apis.base import ApiError, ErrorClass, load_json, retry_after, text_of
 
 
 def ci(mapping: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -48,10 +48,6 @@ def classify_code(code: str, http_status: int) -> ErrorClass:
     return ErrorClass.PERMANENT
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
-    return fields.retry_after_seconds(headers.get("retry-after"))
-
-
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     """Return ``Data`` of a successful answer, else raise a classified :class:`ApiError`.
 
@@ -59,14 +55,14 @@ def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     Recommend}``; a business failure is HTTP 200 with ``Success=false`` or
     ``Code != 0`` (permanent for those ids); a body that is not JSON is retryable.
     """
-    envelope = load_json(NAME, status, body, _retry_after(headers))
+    envelope = load_json(NAME, status, body, retry_after(headers))
     if not isinstance(envelope, dict):
         kind = classify_code("", status) if status != 200 else ErrorClass.PERMANENT
         raise ApiError(NAME, kind, f"HTTP {status}", "envelope is not an object")
     message = text_of(ci(envelope, "Message"))
     if status != 200:
         code = text_of(ci(envelope, "Code"), 64) or f"HTTP {status}"
-        raise ApiError(NAME, classify_code(code, status), code, message, _retry_after(headers))
+        raise ApiError(NAME, classify_code(code, status), code, message, retry_after(headers))
     success, code = ci(envelope, "Success"), ci(envelope, "Code")
     code_text = "0" if code is None else text_of(code, 64)
     if success is False or code_text not in ("0", "0.0"):

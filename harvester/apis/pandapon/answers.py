@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from harvester.apis import fields
-from harvester.apis.base import ApiError, ErrorClass, load_json, text_of
+from harvester.apis.base import ApiError, ErrorClass, envelope_code, load_json, retry_after, text_of
 from harvester.apis.pandapon.spec import NAME, SEARCH_WINDOW, SUCCESS_CODE
 
 
@@ -31,14 +31,6 @@ def classify(http_status: int, code: int | None, msg: str) -> ErrorClass:
     return ErrorClass.PERMANENT
 
 
-def _code(value: Any) -> int | None:
-    """The envelope's ``code`` as an integer, ``None`` when it is not one."""
-    try:
-        return fields.integer(value, "code")
-    except fields.FieldError:
-        return None
-
-
 def parse_envelope(http_status: int, body: bytes, retry_after: float | None = None) -> Any:
     """Return ``data`` of a successful envelope or raise a classified :class:`ApiError`
     (a body that is not JSON: retryable, see :func:`~harvester.apis.base.load_json`)."""
@@ -46,7 +38,7 @@ def parse_envelope(http_status: int, body: bytes, retry_after: float | None = No
     if not isinstance(envelope, dict):
         kind = classify(http_status, None, "")
         raise ApiError(NAME, kind, f"HTTP {http_status}", "envelope is not an object", retry_after)
-    code = _code(envelope.get("code"))
+    code = envelope_code(envelope.get("code"))
     msg = text_of(envelope.get("msg"))
     error_class = classify(http_status, code, msg)
     if error_class is not ErrorClass.OK:
@@ -161,4 +153,4 @@ def split_band(
 
 def check_response(status: int, headers: dict[str, str], body: bytes) -> Any:
     """The envelope's ``data``, or a classified :class:`ApiError` (nothing else)."""
-    return parse_envelope(status, body, fields.retry_after_seconds(headers.get("retry-after")))
+    return parse_envelope(status, body, retry_after(headers))

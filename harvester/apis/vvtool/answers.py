@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harvester.apis import fields
-from harvester.apis.base import ApiError, ErrorClass, load_json, text_of
+from harvester.apis.base import ApiError, ErrorClass, envelope_code, load_json, retry_after, text_of
 from harvester.apis.vvtool.spec import NAME, SUCCESS_CODE, UNAUTHORIZED_SHOP_CODE
 
 #: code → (class, what it means and what to do), from the docs' 响应代码 table and protocols.md.
@@ -54,7 +53,7 @@ def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> A
             kind,
             f"HTTP {status}",
             "vv-tool is busy or failing; retrying",
-            fields.retry_after_seconds(headers.get("retry-after")),
+            retry_after(headers),
         )
     envelope = load_json(NAME, status, body_bytes)
     msg = text_of(envelope.get("msg")) if isinstance(envelope, dict) else ""
@@ -68,10 +67,7 @@ def check_response(status: int, headers: dict[str, str], body_bytes: bytes) -> A
         )
     if not isinstance(envelope, dict):
         raise ApiError(NAME, ErrorClass.PERMANENT, f"HTTP {status}", "envelope is not an object")
-    try:
-        code = fields.integer(envelope.get("code"), "code")
-    except fields.FieldError:
-        code = None
+    code = envelope_code(envelope.get("code"))
     if code is None:
         raise ApiError(
             NAME,
