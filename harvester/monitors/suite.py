@@ -24,6 +24,14 @@ class HarvesterMonitor(Monitor):
     def setting(self, name: str) -> Any:
         return self.data.crawler.settings.get(name)
 
+    def assert_rate(self, rate: float, setting: str, counted: str) -> None:
+        """*rate* is at most the float setting *setting*; the message starts with what was
+        *counted*."""
+        highest = float(self.setting(setting))
+        self.assertLessEqual(
+            rate, highest, msg=f"{counted} ({rate:.1%}), above {setting}={highest:g}"
+        )
+
 
 @monitors.name("items")
 class ItemsMonitor(HarvesterMonitor):
@@ -42,28 +50,18 @@ class ErrorsMonitor(HarvesterMonitor):
     def test_error_rate(self) -> None:
         stats = self.stats
         calls = int(stats.get("downloader/request_count", 0))
-        lost, rate = lost_calls(stats), error_rate(stats)
-        highest = float(self.setting("HARVESTER_MONITOR_MAX_ERROR_RATE"))
-        self.assertLessEqual(
-            rate,
-            highest,
-            msg=f"{lost} of {calls} calls failed ({rate:.1%}), above "
-            f"HARVESTER_MONITOR_MAX_ERROR_RATE={highest:g}",
-        )
+        rate = error_rate(stats)
+        failed = f"{lost_calls(stats)} of {calls} calls failed"
+        self.assert_rate(rate, "HARVESTER_MONITOR_MAX_ERROR_RATE", failed)
 
     @monitors.name("dead_letter_rate")
     def test_dead_letter_rate(self) -> None:
         stats = self.stats
         letters = sum(prefixed(stats, "harvester/dead_letter/").values())
         items = int(stats.get("item_scraped_count", 0))
-        highest = float(self.setting("HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE"))
         rate = letters / (items + letters) if letters else 0.0
-        self.assertLessEqual(
-            rate,
-            highest,
-            msg=f"{letters} dead letters for {items} items ({rate:.1%}), above "
-            f"HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE={highest:g}",
-        )
+        counted = f"{letters} dead letters for {items} items"
+        self.assert_rate(rate, "HARVESTER_MONITOR_MAX_DEAD_LETTER_RATE", counted)
 
     @monitors.name("finish_reason")
     def test_finish_reason(self) -> None:
