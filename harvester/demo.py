@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -50,14 +51,17 @@ def scrapy(root: Path, env: dict[str, str], *args: str) -> None:
     ) as process:
         assert process.stderr is not None
         in_block = False
+        last: deque[str] = deque(maxlen=15)  # shown if the command fails
         for line in process.stderr:
+            last.append(line.rstrip())
             # the summary block's lines are indented under its first line
             in_block = in_block and line.startswith("  ")
             if in_block or any(marker in line for marker in SHOWN):
                 print("    " + line.rstrip().split("] ", 1)[-1].removeprefix("INFO: "), flush=True)
                 in_block = in_block or "Run summary:" in line
     if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command)
+        print("\n".join(f"    | {line}" for line in last), file=sys.stderr)
+        raise SystemExit(f"demo: `scrapy {args[0]}` exited with code {process.returncode}")
 
 
 def id_file(root: Path, name: str, ids: list[object]) -> str:
