@@ -110,6 +110,9 @@ def measure(
                 "CLOSESPIDER_TIMEOUT": seconds,
                 "LOG_LEVEL": "ERROR",
                 "HARVESTER_STORAGE_ENABLED": False,
+                # 4 processes with the same arguments each do the whole workload (with
+                # HARVESTER_REDIS_URL they would otherwise share one crawl: harvester/frontier/)
+                "HARVESTER_FRONTIER_ENABLED": False,
                 # unknown random ids are dead letters: keep them out of the project's data/
                 "HARVESTER_DEAD_LETTERS_FILE": str(Path(tmp) / "dead_letters.jsonl"),
                 "DOWNLOADER_MIDDLEWARES": PROBED,
