@@ -20,7 +20,7 @@ from tests.scaleout.workers import workers
 PAGE_SIZE = 5
 #: Seconds an ended crawl is still joined (workers starting late find it done); a worker
 #: starts well within it, even on a busy machine (the walk itself takes seconds).
-GRACE = 3
+GRACE = 5
 
 
 def stored(db_url: str) -> tuple[set[tuple[str, str, int]], set[str], int]:
