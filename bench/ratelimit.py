@@ -16,7 +16,7 @@ off (this measures the limiter, not the writer; ``-s`` adds a setting):
   aliyun only: the sandbox accepts a pool for it), against the one-credential rate.
 
 Printed per run, from the sandbox's own arrival times: calls, the steady-state rate
-(arrivals after a warm-up of a quarter of the time, at most 5 s, and as long before the
+(arrivals after a warm-up of a sixth of the time, at most 3 s, and as long before the
 last arrival, over their span) and
 its ratio to the limit (goals: 1 process ≥ 0.97; 4 processes in [0.95, 1.0]; pool
 ≥ 1.9 × the one-credential rate), the worst count in any 1-s window (goal ≤ the
@@ -146,7 +146,7 @@ def measure(
         by_credential[credential].append(time)
     # steady state: after a warm-up, before the first crawl closes (processes start and
     # stop at different times)
-    edge = min(5.0, seconds / 4)
+    edge = min(3.0, seconds / 6)
     steady = [t for t in times if times[0] + edge <= t <= times[-1] - edge] if times else []
     span = steady[-1] - steady[0] if len(steady) > 1 else 0.0
     achieved = (len(steady) - 1) / span if span > 0 else 0.0
