@@ -6,9 +6,15 @@ From each seed (depth 0) the spider pages through its related items (no totals:
 a page shorter than ``pageSize`` is the last), records each edge (source offer,
 related offer, rank), stores each related offer once, and expands the related
 offers up to ``max_depth``. A node is never fetched twice. ``max_items`` caps
-the distinct products stored; once reached, no new nodes are expanded.
-Scheduling priority ``-depth`` keeps the walk breadth-first. An entry without a
-numeric ``offerId`` is a dead letter; the rest of its page goes on.
+the distinct products stored; once reached, no new nodes are expanded. An entry
+without a numeric ``offerId`` is a dead letter; the rest of its page goes on.
+
+The walk goes level by level: the nodes found at depth d+1 are requested when every
+page of depth d is done (at ``spider_idle``), so each node is walked from its
+shortest path and the walk is the same whatever order the answers come back in (a
+priority alone would not do: a node reached first by a longer path, while a shorter
+one's page was still in flight, would be walked at the wrong depth and its children
+left out).
 
 With ``HARVESTER_REDIS_URL`` set, several ``scrapy crawl related`` processes with the
 same arguments share the walk (:mod:`harvester.frontier`): each claims nodes from the
@@ -22,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from redis.exceptions import RedisError
+from scrapy import signals as scrapy_signals
+from scrapy.exceptions import DontCloseSpider
 
 from harvester.answers import api_data, received_at
 from harvester.apis import pandapon
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from scrapy import Request
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 #: A related offer read from a page: (position on the page, offer id, payload).
@@ -75,8 +84,16 @@ class RelatedSpider(ApiSpider):
         self.max_items = arguments.max_items
         self.page_size = arguments.page_size
         self.language = arguments.language
+        #: nodes walked or queued to be (a node is walked once, at its first depth)
         self.expanded: set[str] = set()
         self.stored: set[str] = set()
+        #: the next level's nodes, requested when the current level is done
+        self.next_level: list[str] = []
+        self.depth = 0
+
+    def connected(self, crawler: Crawler) -> None:
+        if self.shared is None:
+            crawler.signals.connect(self.level_done, signal=scrapy_signals.spider_idle)
 
     async def start(self) -> AsyncIterator[Any]:
         if self.shared is not None:
@@ -85,18 +102,33 @@ class RelatedSpider(ApiSpider):
             async for offer_id, depth in self.shared.claims(self.seeds):
                 yield self.node_request(offer_id, depth, 1)
             return
-        for seed in self.seeds:
+        seeds = list(dict.fromkeys(self.seeds))
+        self.expanded.update(seeds)
+        for seed in seeds:
             for request in self.node_requests(seed, 0):
                 yield request
+
+    def level_done(self) -> None:
+        """``spider_idle``: every page of the current level is done; walk the next one."""
+        level, self.next_level = self.next_level, []
+        if not level:
+            return  # the walk is over: the spider closes
+        self.depth += 1
+        for offer_id in level:
+            for request in self.node_requests(offer_id, self.depth):
+                self.crawler.engine.crawl(request)
+        raise DontCloseSpider
+
+    def queue_node(self, offer_id: str) -> None:
+        """Walk *offer_id* with the next level, unless it is walked or queued already."""
+        if offer_id not in self.expanded:
+            self.expanded.add(offer_id)
+            self.next_level.append(offer_id)
 
     def node_requests(self, offer_id: str, depth: int, page: int = 1) -> Iterator[Request]:
         """The call for *page* of *offer_id*'s related items, or, when the work ledger has
         it done (a resumed run), the calls its stored outcome leads to."""
-        if page == 1:
-            if offer_id in self.expanded:
-                return
-            self.expanded.add(offer_id)
-        elif page > MAX_PAGES_PER_NODE:
+        if page > MAX_PAGES_PER_NODE:
             self.crawler.stats.inc_value("harvester/related/max_pages_reached")
             return
         if not self.ledger.is_done(unit(offer_id, page)):
@@ -105,7 +137,7 @@ class RelatedSpider(ApiSpider):
         outcome = self.ledger.outcome(unit(offer_id, page))
         for related_id in outcome["related"]:
             if self.keep(related_id) and depth < self.max_depth:
-                yield from self.node_requests(related_id, depth + 1)
+                self.queue_node(related_id)
         if not outcome["last"]:
             yield from self.node_requests(offer_id, depth, page + 1)
 
@@ -173,7 +205,7 @@ class RelatedSpider(ApiSpider):
             related.append(related_id)
             yield self.edge(offer_id, related_id, (page - 1) * self.page_size + position, response)
             if depth < self.max_depth and len(self.stored) < self.max_items:
-                yield from self.node_requests(related_id, depth + 1)
+                self.queue_node(related_id)
         if not last:
             yield from self.node_requests(offer_id, depth, page + 1)
         yield from self.ledger.mark(unit(offer_id, page), {"related": related, "last": last})
