@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -131,4 +134,33 @@ def test_0004_keys_payloads_and_history_by_the_products_id(database_url):
     assert "product_key" not in {c["name"] for c in inspect(engine).get_columns("product_history")}
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from product_payloads")).scalar() == 4
+    engine.dispose()
+
+
+def test_processes_opening_a_new_database_together_migrate_it_once(database_url, tmp_path):
+    """Workers of one crawl start together and each migrates at open: one migrates, the
+    others wait and find the database at head (without the lock, SQLite answered one of
+    them "table crawl_runs already exists")."""
+    go = tmp_path / "go"
+    code = (
+        "import pathlib, sys, time\n"
+        "from harvester.storage.db import make_engine\n"
+        "from harvester.storage import migrate\n"
+        f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.005)\n"
+        "migrate.upgrade(make_engine(sys.argv[1]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, database_url], env=env, stderr=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    time.sleep(1.5)  # every process imported and is polling
+    go.touch()
+    errors = [p.communicate(timeout=120)[1].decode()[-800:] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, errors
+    engine = make_engine(database_url)
+    assert current(engine) == head()
+    assert schema_diff(engine) == []
     engine.dispose()
