@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from harvester.storage import repository, runs, spool, writer
-from harvester.storage.db import ensure_schema, make_engine
+from harvester.storage.db import RUN_CACHE_MIB, WRITER_CACHE_MIB, ensure_schema, make_engine
 from harvester.storage.migrate import current
 from harvester.storage.writer import BatchWriter, WriteResult
 
@@ -105,7 +105,10 @@ class StorageWorker:
 
     def _open(self, spider_name: str, arguments: dict[str, Any]) -> runs.RunStart:
         o = self.options
-        engine = make_engine(o.url)
+        # beside a writer process this engine only records the run: a small page cache
+        # (the delisting scan at finish filled 64 MiB of it in the crawl process)
+        cache = RUN_CACHE_MIB if self._processes is not None else WRITER_CACHE_MIB
+        engine = make_engine(o.url, cache_mib=cache)
         self._local = BatchWriter(engine, o.retry_times, o.retry_backoff, o.spool_dir)
         if o.auto_migrate:
             ensure_schema(engine)
