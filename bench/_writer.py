@@ -30,7 +30,7 @@ from harvester.pipelines.normalize import build_product
 from harvester.sandbox.apis.pandapon import offer_json
 from harvester.sandbox.catalog import Catalog
 from harvester.storage import models, repository
-from harvester.storage.db import ensure_schema, make_engine
+from harvester.storage.db import WRITER_CACHE_MIB, ensure_schema, make_engine
 from harvester.storage.products import MERGED_COLUMNS, TRACKED_FIELDS
 from harvester.storage.writer import BatchWriter
 
@@ -158,7 +158,7 @@ def scale(backend: str, server: str | None, rows: int, batch: list[Product]) -> 
     figures: dict[str, float] = {}
     for label, size in (("empty", 0), ("full", rows)):
         with database(backend, server) as url:
-            engine = make_engine(url)
+            engine = make_engine(url, cache_mib=WRITER_CACHE_MIB)
             ensure_schema(engine)
             if size:
                 started = time.perf_counter()
@@ -174,7 +174,7 @@ def scale(backend: str, server: str | None, rows: int, batch: list[Product]) -> 
 def executor_rate(batch: list[Product]) -> tuple[float, float]:
     """rows/s of :func:`repository.write_batch` and of raw ``sqlite3.executemany``, same rows."""
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'a.sqlite'}")
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'a.sqlite'}", cache_mib=WRITER_CACHE_MIB)
         ensure_schema(engine)
         start = time.perf_counter()
         for i in range(0, len(batch), BATCH):

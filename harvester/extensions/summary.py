@@ -170,11 +170,9 @@ class RunSummary:
     @staticmethod
     def _read(url: str, run_id: int) -> RunFigures | None:
         from harvester.reporting.queries import run_figures
-        from harvester.storage.db import RUN_CACHE_MIB, make_engine
+        from harvester.storage.db import make_engine
 
-        # a few single-pass counts: no big page cache (64 MiB of it made the crawl
-        # process's peak memory grow with the database)
-        engine = make_engine(url, cache_mib=RUN_CACHE_MIB)
+        engine = make_engine(url)
         try:
             return run_figures(engine, run_id)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -11,28 +12,21 @@ from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
 
-#: SQLite page cache of a connection that writes batches, and of one that only records
-#: the run (open, heartbeat, finish) beside a writer process
+#: SQLite page cache of a connection that writes batches (the storage writer), and of
+#: every other one (run rows, heartbeat, ledger, summary, reports: single-pass reads)
 WRITER_CACHE_MIB = 64
 RUN_CACHE_MIB = 2
 
 
-def _sqlite_pragmas(cache_mib: int):  # type: ignore[no-untyped-def]
-    def pragmas(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
-        _set_sqlite_pragmas(dbapi_connection, cache_mib)
-
-    return pragmas
-
-
-def _set_sqlite_pragmas(dbapi_connection, cache_mib: int) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(cache_mib: int, dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     # WAL lets readers (analytics, tests) query while a crawl writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # the writer's 64 MiB of page cache (the default is 2 MiB): upserts land at random
-    # places of the products index, which outgrows 2 MiB within some 10 000 products; a
-    # crawl process that only records its run keeps 2 MiB (make_engine's cache_mib)
+    # the writer's 64 MiB of page cache: upserts land at random places of the products
+    # index, which outgrows 2 MiB within some 10 000 products; other connections keep
+    # SQLite's 2 MiB (64 MiB in the crawl process grew its memory with the database)
     cursor.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
     # checkpoint the WAL into the database every 10 000 pages (40 MiB) rather than 1 000:
     # a bulk write then pays for a checkpoint (and its fsyncs) a tenth as often
@@ -59,7 +53,7 @@ def _json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def make_engine(url: str, *, cache_mib: int = WRITER_CACHE_MIB) -> Engine:
+def make_engine(url: str, *, cache_mib: int = RUN_CACHE_MIB) -> Engine:
     """An engine for *url*; a SQLite file's folder is created if needed. *cache_mib*: the
     SQLite page cache of each connection."""
     parsed = make_url(url)
@@ -72,7 +66,7 @@ def make_engine(url: str, *, cache_mib: int = WRITER_CACHE_MIB) -> Engine:
             connect_args={} if "timeout" in parsed.query else {"timeout": 30},
             json_serializer=_json_text,
         )
-        event.listen(engine, "connect", _sqlite_pragmas(cache_mib))
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, cache_mib))
         return engine
     engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
     if engine.dialect.name == "postgresql":

@@ -105,8 +105,7 @@ class StorageWorker:
 
     def _open(self, spider_name: str, arguments: dict[str, Any]) -> runs.RunStart:
         o = self.options
-        # beside a writer process this engine only records the run: a small page cache
-        # (the delisting scan at finish filled 64 MiB of it in the crawl process)
+        # beside a writer process this engine only records the run (the default cache)
         cache = RUN_CACHE_MIB if self._processes is not None else WRITER_CACHE_MIB
         engine = make_engine(o.url, cache_mib=cache)
         self._local = BatchWriter(engine, o.retry_times, o.retry_backoff, o.spool_dir)

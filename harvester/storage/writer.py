@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from harvester import items
 from harvester.storage import repository, spool
-from harvester.storage.db import make_engine
+from harvester.storage.db import WRITER_CACHE_MIB, make_engine
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -120,7 +120,9 @@ def init_process(
         gc.collect()
         gc.freeze()
         gc.set_threshold(*gc_thresholds)
-    _writer = BatchWriter(make_engine(url), retry_times, backoff, Path(spool_dir))
+    _writer = BatchWriter(
+        make_engine(url, cache_mib=WRITER_CACHE_MIB), retry_times, backoff, Path(spool_dir)
+    )
 
 
 def ready() -> bool:

@@ -15,10 +15,10 @@ def cache_kib(engine) -> int:
         return -connection.execute(text("PRAGMA cache_size")).scalar_one()
 
 
-def test_sqlite_page_cache_is_the_writers_unless_asked_smaller(tmp_path):
+def test_sqlite_page_cache_is_small_unless_a_writer_asks(tmp_path):
     url = f"sqlite:///{tmp_path / 'h.sqlite'}"
-    assert cache_kib(make_engine(url)) == WRITER_CACHE_MIB * 1024
-    assert cache_kib(make_engine(url, cache_mib=RUN_CACHE_MIB)) == RUN_CACHE_MIB * 1024
+    assert cache_kib(make_engine(url)) == RUN_CACHE_MIB * 1024
+    assert cache_kib(make_engine(url, cache_mib=WRITER_CACHE_MIB)) == WRITER_CACHE_MIB * 1024
 
 
 def test_beside_a_writer_process_the_crawl_process_keeps_a_small_cache(tmp_path):
