@@ -48,6 +48,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 16
 
 REQUEST_FINGERPRINTER_CLASS = "harvester.fingerprint.AuthlessRequestFingerprinter"
 
+SPIDER_MIDDLEWARES = {
+    # a shared crawl's worker acknowledges a unit once its items are stored (frontier/)
+    "harvester.middlewares.units.UnitOutput": 900,
+}
 DOWNLOADER_MIDDLEWARES = {
     # every API call waits for its credential's rate limit (one slot per API and credential),
     # after Scrapy's own middlewares: little runs between its admission and the download

@@ -45,6 +45,18 @@ units_planned = object()
 #: ...and with ``api=<str>`` when one call's callback (or errback) is done.
 unit_finished = object()
 
+#: Sent by the storage pipeline with ``units=<list[str]>`` (work-ledger unit keys) and
+#: ``durable=<bool>`` once the batch holding those units' markers (:class:`UnitDone`,
+#: after the units' items) was committed or spooled (``durable=True``), or could be
+#: neither (``False``: lost). A worker of a shared crawl acknowledges a unit only then, so
+#: that a crash never loses items of a unit the other workers take as done.
+units_stored = object()
+
+#: Sent by the unit-output spider middleware with ``request=`` and ``marker=`` (the
+#: :class:`~harvester.items.UnitDone` marker the callback yielded last, or None) when a
+#: callback's output has ended (all its items handed to the item pipelines).
+answer_processed = object()
+
 #: Sent by the storage pipeline once the run's ``crawl_runs`` row exists, with
 #: ``run_id=<int>``, ``resumes=<int | None>`` (the first run of the crashed or
 #: interrupted job this run resumes) and ``done=<dict[str, Any]>`` (the work-ledger

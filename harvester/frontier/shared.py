@@ -6,7 +6,8 @@ A crawl's keys live under ``harvester:frontier:<run key>:<generation>:`` —
 - ``pending`` (sorted set, score = depth): items waiting to be claimed;
 - ``leased`` (sorted set, score = lease expiry in ms of the server's clock): claimed items;
 - ``depths`` (hash item → depth), ``inflight`` (hash depth → leased count);
-- ``stored`` (set): products counted against the crawl's ``max_items``;
+- ``stored`` (hash product → the node whose page stored it): products counted against
+  the crawl's ``max_items``;
 - ``finished``: set when the crawl ended (nothing pending, nothing leased).
 
 ``harvester:frontier:<run key>`` holds the current generation: a worker joins it while
@@ -52,21 +53,26 @@ end
 return {gen, added, redis.call('EXISTS', key('finished'))}
 """
 
-# KEYS: stored, seen, pending, depths; ARGV: max_items, child depth (-1: no expansion), ids...
-# Per id: 0 over the cap (dropped), 1 already stored, 2 newly stored (this worker stores it).
-# A kept id is queued at the child depth while the cap has room (as the one-process walk).
+# KEYS: stored, seen, pending, depths; ARGV: max_items, child depth (-1: no expansion),
+# owner (the node whose page this is), ids... Per id: 0 over the cap (dropped), 1 stored
+# by another node (or earlier on this page), 2 stored by this node: the caller stores
+# it, also when a reclaimed node is walked again after a crash (its first store may be
+# lost). A kept id is queued at the child depth while the cap has room (as the
+# one-process walk).
 PAGE = """
-local cap, child = tonumber(ARGV[1]), tonumber(ARGV[2])
-local codes = {}
-for i = 3, #ARGV do
+local cap, child, owner = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local codes, here = {}, {}
+for i = 4, #ARGV do
   local id, code = ARGV[i], 0
-  if redis.call('SISMEMBER', KEYS[1], id) == 1 then
-    code = 1
-  elseif redis.call('SCARD', KEYS[1]) < cap then
-    redis.call('SADD', KEYS[1], id)
+  local by = redis.call('HGET', KEYS[1], id)
+  if by then
+    code = (by == owner and not here[id]) and 2 or 1
+  elseif redis.call('HLEN', KEYS[1]) < cap then
+    redis.call('HSET', KEYS[1], id, owner)
     code = 2
   end
-  if code > 0 and child >= 0 and redis.call('SCARD', KEYS[1]) < cap then
+  here[id] = true
+  if code > 0 and child >= 0 and redis.call('HLEN', KEYS[1]) < cap then
     if redis.call('SADD', KEYS[2], id) == 1 then
       redis.call('ZADD', KEYS[3], child, id)
       redis.call('HSET', KEYS[4], id, child)
@@ -180,14 +186,18 @@ class SharedFrontier:
         self.generation = str(generation)
         return int(added), bool(ended)
 
-    async def page(self, ids: list[str], max_items: int, child_depth: int | None) -> list[int]:
-        """Count *ids* against *max_items* and queue the kept ones at *child_depth* (None:
-        none); per id 0 dropped by the cap, 1 stored before, 2 stored now (by the caller)."""
+    async def page(
+        self, owner: str, ids: list[str], max_items: int, child_depth: int | None
+    ) -> list[int]:
+        """Count *ids* (read on a page of node *owner*) against *max_items* and queue the
+        kept ones at *child_depth* (None: none); per id 0 dropped by the cap, 1 stored by
+        another node, 2 stored by *owner* (the caller stores it)."""
         if not ids:
             return []
         keys = [self.key(name) for name in ("stored", "seen", "pending", "depths")]
         depth = -1 if child_depth is None else child_depth
-        return [int(code) for code in await self._page(keys=keys, args=[max_items, depth, *ids])]
+        reply = await self._page(keys=keys, args=[max_items, depth, owner, *ids])
+        return [int(code) for code in reply]
 
     async def step(self, want: int, acks: list[str], renew: list[str]) -> Step:
         """Acknowledge *acks* (done), extend the leases of *renew*, hand back expired leases,

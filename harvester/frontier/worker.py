@@ -7,6 +7,13 @@ the shared crawl has ended: nothing pending and nothing leased by any worker (th
 Redis scripts count the leases). While it runs, the spider stays open; acknowledgements
 and lease renewals ride on the next step (one script call each time).
 
+With storage on, an item is acknowledged only once its items are stored: :meth:`done`
+takes the key of the work-ledger marker that ends the item's output, and the ack waits
+for :data:`harvester.signals.units_stored` to report it committed (or spooled). A worker
+killed before that leaves the item leased: its lease expires and another worker walks
+it again, so a crash costs only the work in flight. A batch that could be neither
+written nor spooled releases its items unacknowledged (``harvester/frontier/released``).
+
 Stats: ``harvester/frontier/claimed``, ``harvester/frontier/acked``,
 ``harvester/frontier/reclaimed`` (expired leases of other workers handed back),
 ``harvester/frontier/lost`` (the Redis server became unreachable: the worker stops,
@@ -21,6 +28,8 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
+from harvester import signals
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLAIMED, ACKED = "harvester/frontier/claimed", "harvester/frontier/acked"
+RELEASED = "harvester/frontier/released"
 RECLAIMED, LOST = "harvester/frontier/reclaimed", "harvester/frontier/lost"
 
 
@@ -50,8 +60,11 @@ class FrontierWorker:
         #: Items claimed by this worker and not done yet.
         self.local: set[str] = set()
         self._acks: list[str] = []
+        #: Work-ledger unit → item acknowledged once that unit's marker is stored.
+        self._after: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._renewer: asyncio.Future[None] | None = None
+        crawler.signals.connect(self._units_stored, signal=signals.units_stored)
 
     async def close(self) -> None:
         """At the spider's close: stop renewing (leases left expire) and disconnect."""
@@ -64,12 +77,30 @@ class FrontierWorker:
         assert self.crawler.stats is not None  # set once the crawl starts
         return self.crawler.stats
 
-    def done(self, item: str) -> None:
-        """*item* is finished here (its follow-ups queued): acknowledged on the next step."""
-        if item in self.local:
-            self.local.discard(item)
-            self._acks.append(item)
-            self._wake.set()
+    def done(self, item: str, after: str | None = None) -> None:
+        """*item* is finished here (its follow-ups queued): acknowledged on the next step,
+        or, given *after* (the key of the work-ledger marker its output ended with), once
+        that marker is stored."""
+        if item not in self.local:
+            return
+        if after is not None:
+            self._after[after] = item
+            return
+        self.local.discard(item)
+        self._acks.append(item)
+        self._wake.set()
+
+    def _units_stored(self, units: list[str], durable: bool) -> None:
+        for unit in units:
+            item = self._after.pop(unit, None)
+            if item is None:
+                continue
+            if durable:
+                self.done(item)
+            else:  # its items are lost: not acknowledged, its lease expires, walked again
+                self.local.discard(item)
+                self.stats.inc_value(RELEASED)
+                self._wake.set()
 
     async def claims(self, seeds: list[str]) -> AsyncIterator[tuple[str, int]]:
         """Claimed ``(item, depth)`` pairs until the shared crawl ends (*seeds* at depth 0)."""

@@ -180,7 +180,14 @@ class SqlStoragePipeline:
         task.add_done_callback(self._pending.discard)
 
     async def _store(self, batch: Batch) -> None:
-        self._account(await self.writer.write(batch), len(batch))
+        result = await self.writer.write(batch)
+        self._account(result, len(batch))
+        if batch.units:  # a shared crawl's worker acknowledges these units now
+            self.crawler.signals.send_catch_log(
+                signal=harvester_signals.units_stored,
+                units=[unit.unit for unit in batch.units],
+                durable=not result.lost,
+            )
 
     def _account(self, result: WriteResult, count: int) -> None:
         stats = self.crawler.stats

@@ -21,7 +21,7 @@ from harvester.answers import received_at
 from harvester.apis import get_provider
 from harvester.apis.base import META_API, ApiError, ApiRejected, MissingCredentials
 from harvester.config import base_url, provider_config
-from harvester.items import ApiRecord
+from harvester.items import ApiRecord, UnitDone
 from harvester.ledger import Ledger
 from harvester.spiders.arguments import ArgumentError, SpiderArguments
 
@@ -82,7 +82,7 @@ class ApiSpider(scrapy.Spider):
         if spider.shareable:
             spider.shared = frontier.worker_for(crawler, spider.name, spider.arguments.model_dump())
         if spider.shared is not None:
-            crawler.signals.connect(spider.shared_answer, signal=scrapy_signals.response_received)
+            crawler.signals.connect(spider.shared_answer, signal=signals.answer_processed)
             crawler.signals.connect(spider.close_shared, signal=scrapy_signals.spider_closed)
         spider.connected(crawler)
         return spider
@@ -135,9 +135,11 @@ class ApiSpider(scrapy.Spider):
         if self.shared is not None:
             self.shared.done(unit)
 
-    def shared_answer(self, response: Response, request: scrapy.Request) -> None:
+    def shared_answer(self, request: scrapy.Request, marker: UnitDone | None) -> None:
+        """``answer_processed``: the callback of a claimed unit's answer has ended; the
+        unit is acknowledged once its items are stored (its marker), or now."""
         if self.shared is not None and META_SHARED in request.meta:
-            self.shared.done(request.meta[META_SHARED])
+            self.shared.done(request.meta[META_SHARED], None if marker is None else marker.unit)
 
     async def close_shared(self) -> None:
         if self.shared is not None:

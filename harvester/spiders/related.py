@@ -223,7 +223,7 @@ class RelatedSpider(ApiSpider):
         child = depth + 1 if depth < self.max_depth else None
         ids = [related_id for _, related_id, _ in entries]
         try:
-            codes = await self.shared.frontier.page(ids, self.max_items, child)
+            codes = await self.shared.frontier.page(offer_id, ids, self.max_items, child)
         except RedisError as exc:  # the node stays leased: another worker walks it again
             self.shared.lost(exc)
             return
@@ -232,17 +232,19 @@ class RelatedSpider(ApiSpider):
             if code == 0:
                 self.crawler.stats.set_value("harvester/related/max_items_reached", True)
                 continue
-            if code == 2:  # this worker stored it first
+            if code == 2:  # stored by this node (first, or again after a crash)
                 yield self.record(pandapon.NAME, offer, {}, response)
             related.append(related_id)
             yield self.edge(offer_id, related_id, (page - 1) * self.page_size + position, response)
+        markers = list(self.ledger.mark(unit(offer_id, page), {"related": related, "last": last}))
         if last or page >= MAX_PAGES_PER_NODE:
             if not last:
                 self.crawler.stats.inc_value("harvester/related/max_pages_reached")
-            self.shared.done(offer_id)  # its follow-ups are queued: acknowledged
+            # its follow-ups are queued: acknowledged once its items are stored
+            self.shared.done(offer_id, markers[-1].unit if markers else None)
         else:
             yield self.node_request(offer_id, depth, page + 1)
-        for marker in self.ledger.mark(unit(offer_id, page), {"related": related, "last": last}):
+        for marker in markers:
             yield marker
 
     def request_failed(self, request: Request | None, reason: str) -> None:

@@ -29,7 +29,7 @@ def test_claims_go_level_by_level_and_the_crawl_ends_when_nothing_is_leased(redi
         assert (first.state, first.depth, first.items) == ("work", 0, ["s"])
         assert (await b.step(5, [], [])).state == "wait"  # "s" is leased: not done yet
         # "s" lists x and y (depth 1) and x again: queued once
-        assert await a.page(["x", "y", "x"], 10, 1) == [2, 2, 1]
+        assert await a.page("s", ["x", "y", "x"], 10, 1) == [2, 2, 1]
         assert (await b.step(5, [], [])).state == "wait"  # depth 0 still leased
         after_ack = await a.step(0, ["s"], [])
         assert after_ack.state == "wait"
@@ -51,10 +51,15 @@ def test_a_crashed_workers_claims_are_claimed_again_after_the_lease(redis_url):
         await crashed.join(["s"])
         await alive.join(["s"])
         assert (await crashed.step(5, [], [])).items == ["s"]  # ... and it dies
+        # it read a page of "s" listing x (stored by "s") ... and it dies, x not committed
+        assert await crashed.page("s", ["x"], 10, None) == [2]
         assert (await alive.step(5, [], [])).state == "wait"
         await asyncio.sleep(0.3)
         again = await alive.step(5, [], [])
         assert (again.state, again.items, again.reclaimed) == ("work", ["s"], 1)
+        # walking "s" again stores x again (its first store may be lost); another node not
+        assert await alive.page("s", ["x"], 10, None) == [2]
+        assert await alive.page("t", ["x"], 10, None) == [1]
         assert (await alive.step(0, ["s"], [])).state == "done"
         await crashed.close()
         await alive.close()
