@@ -8,7 +8,8 @@ A crawl's keys live under ``harvester:frontier:<run key>:<generation>:`` —
 - ``depths`` (hash item → depth), ``inflight`` (hash depth → leased count);
 - ``stored`` (hash product → the node whose page stored it): products counted against
   the crawl's ``max_items``;
-- ``finished``: set when the crawl ended (nothing pending, nothing leased).
+- ``finished``: set when the crawl ended (nothing pending, nothing leased);
+- ``budget:<name>``: what the workers spent of a crawl-wide cap (vv-tool's billed calls).
 
 ``harvester:frontier:<run key>`` holds the current generation: a worker joins it while
 it runs, and for ``grace`` seconds after it ended (every key then expires: a worker
@@ -142,6 +143,21 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), A
 return #ARGV - 1
 """
 
+# KEYS: budget; ARGV: cap, count, force ("1": spend even over the cap: calls already made),
+# ttl s. Spends *count* of a crawl-wide budget (a billed call cap shared by the workers):
+# 1 when spent, 0 when that would go over the cap (nothing spent).
+SPEND = """
+local used, count = tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[2])
+if ARGV[3] ~= '1' and used + count > tonumber(ARGV[1]) then return 0 end
+redis.call('INCRBY', KEYS[1], count)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+#: Seconds a crawl's budget counters outlive their last change (a generation's other keys
+#: expire at its end; a budget spent by an unfinished crawl stays for its next workers).
+BUDGET_TTL = 7 * 24 * 3600
+
 
 @dataclass
 class Step:
@@ -169,6 +185,7 @@ class SharedFrontier:
         self._page = redis.register_script(PAGE)
         self._step = redis.register_script(STEP)
         self._renew = redis.register_script(RENEW)
+        self._spend = redis.register_script(SPEND)
 
     @classmethod
     def from_url(cls, url: str, run_key: str, lease: float, grace: float) -> SharedFrontier:
@@ -212,6 +229,12 @@ class SharedFrontier:
         """Extend the leases of *items* (claimed by this worker) by the lease time."""
         if items:
             await self._renew(keys=[self.key("leased")], args=[self.lease_ms, *items])
+
+    async def spend(self, budget: str, cap: int, count: int = 1, force: bool = False) -> bool:
+        """Spend *count* of the crawl's *budget* (shared by its workers) within *cap*; with
+        *force*, whatever the cap (calls already made; a negative *count* gives back)."""
+        args = [cap, count, "1" if force else "0", BUDGET_TTL]
+        return bool(await self._spend(keys=[self.key(f"budget:{budget}")], args=args))
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -159,6 +159,15 @@ class FrontierWorker:
                 self.lost(exc)
                 return
 
+    async def spend(self, budget: str, cap: int, count: int = 1, force: bool = False) -> bool:
+        """Spend *count* of the shared crawl's *budget* within *cap* (see
+        :meth:`SharedFrontier.spend`); False when over the cap or Redis is lost."""
+        try:
+            return await self.frontier.spend(budget, cap, count, force)
+        except RedisError as exc:
+            self.lost(exc)
+            return False
+
     def lost(self, error: Exception) -> None:
         """Redis is unreachable: stop claiming (logged once; the run is not complete)."""
         if self.stats.get_value(LOST):

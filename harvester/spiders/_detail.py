@@ -9,7 +9,9 @@ Every vv-tool call is billed, even for a missing item, so :class:`DetailFetcher`
   (retries after error answers, timeouts or dropped connections), counted from
   Scrapy's ``request_reached_downloader`` signal; an answer "too many requests"
   (HTTP 429) refused the call and is not counted. The log and the stat
-  ``harvester/vvtool/max_calls_reached`` say when the cap stops the run;
+  ``harvester/vvtool/max_calls_reached`` say when the cap stops the run. In a shared
+  crawl (``vvtool_detail`` workers with ``HARVESTER_REDIS_URL``) the cap is the crawl's:
+  each call is reserved in Redis before it is made (:meth:`DetailFetcher.request_within`);
 - stops asking for a shop refused as such (302 not authorized, 103 unknown
   Wangwang account): the log names the shop and, for 302, the authorization
   link; the failed products are dead letters.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+    from harvester.frontier import FrontierWorker
     from harvester.spiders.base import ApiSpider
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ FATAL = (ErrorClass.QUOTA, ErrorClass.AUTH, ErrorClass.CLOCK)
 #: Seconds ``vvtool_detail`` waits for an answer before it schedules more anyway (a safety
 #: net: every request ends in its callback or errback, which free a place in the window).
 WINDOW_TIMEOUT = 60.0
+#: The shared crawl's budget of billed vv-tool calls (harvester/frontier/).
+BUDGET = "vvtool_calls"
 #: Details not asked for: fetched recently and the listing unchanged (calls saved).
 RECRAWL_SKIPPED = "harvester/vvtool/recrawl_skipped"
 
@@ -118,6 +123,48 @@ class DetailFetcher:
         self.recent: dict[str, str] = {}
         #: Products not asked for: done in the work ledger, or fresh (recrawl policy).
         self.skipped: set[str] = set()
+        #: The shared crawl's worker whose budget holds the cap (:meth:`share`), or None.
+        self.budget: FrontierWorker | None = None
+        self._spending: set[asyncio.Future[bool]] = set()
+
+    def share(self, worker: FrontierWorker) -> None:
+        """Count the cap across the shared crawl's workers, in *worker*'s Redis."""
+        self.budget = worker
+
+    def _spend(self, count: int) -> None:
+        """Spend *count* of the shared budget (calls made, or given back) in the background."""
+        if self.budget is not None:
+            task = asyncio.ensure_future(self.budget.spend(BUDGET, self.cap, count, force=True))
+            self._spending.add(task)
+            task.add_done_callback(self._spending.discard)
+
+    @property
+    def cap(self) -> int:
+        if self.max_calls is None:
+            self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
+        return self.max_calls
+
+    def _reach_cap(self) -> None:
+        if not self.capped:
+            self.capped = True
+            logger.warning(
+                "vv-tool call cap of %d reached (max_calls / HARVESTER_VVTOOL_MAX_CALLS): "
+                "no more details are requested this run",
+                self.cap,
+            )
+            self.spider.crawler.stats.set_value("harvester/vvtool/max_calls_reached", True)
+
+    async def request_within(self, product_id: str) -> Request | None:
+        """:meth:`request`, in a shared crawl only once the call is reserved in its budget."""
+        if self.budget is None or self.stopped:
+            return self.request(product_id)
+        if not await self.budget.spend(BUDGET, self.cap):
+            self._reach_cap()
+            return None
+        request = self.request(product_id)
+        if request is None:
+            self._spend(-1)  # not asked for after all: given back
+        return request
 
     async def load_recent(self, source: str, seller_id: str, listing_api: str) -> None:
         """Load the recrawl policy's fresh details (``HARVESTER_VVTOOL_DETAIL_MAX_AGE``)."""
@@ -151,12 +198,16 @@ class DetailFetcher:
         if request.meta.get(META_API) != vvtool.NAME:
             return
         self.calls += 1
-        self._sent.add(self.spider.crawler.request_fingerprinter.fingerprint(request))
+        fingerprint = self.spider.crawler.request_fingerprinter.fingerprint(request)
+        if fingerprint in self._sent:
+            self._spend(1)  # a repeated call: billed too (its first was reserved)
+        self._sent.add(fingerprint)
         self.spider.crawler.stats.inc_value("harvester/vvtool/calls")
 
     def _received(self, response: Response, request: Request, spider: Any = None) -> None:
         if response.status == 429 and request.meta.get(META_API) == vvtool.NAME:
             self.calls -= 1  # refused, not billed
+            self._spend(-1)
 
     @property
     def stopped(self) -> bool:
@@ -198,17 +249,8 @@ class DetailFetcher:
             return None
         if self._skip(product_id, listing):
             return None
-        if self.max_calls is None:
-            self.max_calls = self.spider.settings.getint("HARVESTER_VVTOOL_MAX_CALLS")
-        if self.calls_committed() >= self.max_calls:
-            if not self.capped:
-                self.capped = True
-                logger.warning(
-                    "vv-tool call cap of %d reached (max_calls / HARVESTER_VVTOOL_MAX_CALLS): "
-                    "no more details are requested this run",
-                    self.max_calls,
-                )
-                self.spider.crawler.stats.set_value("harvester/vvtool/max_calls_reached", True)
+        if self.calls_committed() >= self.cap:
+            self._reach_cap()
             return None
         self.requested.add(product_id)
         self.in_flight += 1

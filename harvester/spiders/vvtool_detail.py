@@ -54,6 +54,8 @@ class VvtoolDetailSpider(ApiSpider):
 
     def connected(self, crawler: Crawler) -> None:
         self.fetcher.connect()
+        if self.shared is not None:  # the call cap is the shared crawl's
+            self.fetcher.share(self.shared)
 
     async def start(self) -> AsyncIterator[Any]:
         # at most CONCURRENT_REQUESTS calls unanswered: a 302, the cap or a quota answer
@@ -63,7 +65,7 @@ class VvtoolDetailSpider(ApiSpider):
         # a worker of a shared crawl (HARVESTER_REDIS_URL) asks for the products it claims
         async for product_id in self.shared_units(self.product_ids):
             await self.fetcher.wait_below(window)
-            request = self.fetcher.request(product_id)
+            request = await self.fetcher.request_within(product_id)
             if self.fetcher.stopped:
                 return
             if request is None:
