@@ -22,15 +22,6 @@ if TYPE_CHECKING:
     from scrapy import Request
 
 
-def seen_key(offer_id: str) -> int | str:
-    """How the store walk remembers an offer id in its per-store ``seen`` sets: a plain
-    decimal id as an int (32 bytes instead of 61 for a 12-digit string: a set of a
-    million ids takes ~100 MiB less), anything else (or ``"0123"``) as the string."""
-    if offer_id.isdecimal() and offer_id.isascii() and not offer_id.startswith("0"):
-        return int(offer_id)
-    return offer_id
-
-
 def unit(query: pandapon.StoreQuery, page: int) -> str:
     """The work-ledger key of one page of *query* (seller and price band)."""
     low, high = query.price_start, query.price_end
@@ -70,7 +61,7 @@ class ResumedWalk:
             for next_page in range(2, outcome.get("pages", 1) + 1):
                 yield from self.follow(query, next_page)
         for offer_id in outcome.get("offers", ()):
-            self.seen[seller].add(seen_key(offer_id))
+            self.seen[seller].add(offer_id)
             if self.details is not None and offer_id.isdigit():
                 detail = self.details.request(offer_id, {"seller_id": seller})
                 if detail is not None:
