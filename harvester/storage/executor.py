@@ -19,7 +19,7 @@ writer dead-letters it the same way on both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +44,12 @@ def dialect_insert(session: Session, table: Table) -> Any:
     raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {name}")
 
 
+#: A column's values (one per row) in, the values to send out; raises ``ValueError``
+#: for a value beyond the column's limits.
+Convert = Callable[[Sequence[Any]], Sequence[Any]]
+_NONE = type(None)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A statement compiled for one dialect and row shape, with its value converters."""
@@ -52,8 +58,8 @@ class _Prepared:
     positional: bool
     names: tuple[str, ...]
     values: Callable[[dict[str, Any]], Any]
-    #: (position, converter, skip None, memoize): the column types' own bind processors
-    converters: tuple[tuple[int, Any, bool, bool], ...]
+    #: (position, converter): the column's limits, then its type's own bind processor
+    converters: tuple[tuple[int, Convert], ...]
 
 
 _PREPARED: dict[tuple[Any, ...], _Prepared] = {}
@@ -70,66 +76,130 @@ def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
                 f"{bind.key}: a literal bound in the statement (use null() or a row key)"
             )
         keys.append(bind.key)
-        base = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        processor = _checked(bind.key, bind.type, base)
-        if processor is not None:
-            converters.append(
-                (
-                    position,
-                    processor,
-                    base is None or base(None) is None,  # None stays None: no call needed
-                    # the records of one answer share their timestamp: format it once a batch
-                    isinstance(bind.type, DateTime),
-                )
-            )
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        # the records of one answer share their timestamp: format it once a batch
+        convert = _converter(processor, memoize=isinstance(bind.type, DateTime))
+        check = _limit(bind.key, bind.type)
+        if check is not None:
+            convert = _checked(check, convert)
+        if convert is not None:
+            converters.append((position, convert))
     getter = itemgetter(*keys)
     values = getter if len(keys) > 1 else (lambda row: (getter(row),))
     return _Prepared(compiled.string, compiled.positional, names, values, tuple(converters))
 
 
-def _checked(name: str, type_: Any, processor: Any) -> Any:
-    """*processor* preceded by a check of the column's limits (None: no conversion)."""
-    check = _limit(name, type_)
-    if check is None:
-        return processor
+def _converter(processor: Any, *, memoize: bool) -> Convert | None:
+    """*processor* (a type's bind processor, or None) applied to a column."""
     if processor is None:
+        return None
+    if processor(None) is not None:  # None is converted too
+        return lambda values: list(map(processor, values))
+    if memoize:
+
+        def memoized(values: Sequence[Any]) -> Sequence[Any]:
+            converted = {value: processor(value) for value in set(values)}
+            return list(map(converted.__getitem__, values))
+
+        return memoized
+    return lambda values: [value if value is None else processor(value) for value in values]
+
+
+def _checked(check: Convert, convert: Convert | None) -> Convert:
+    if convert is None:
         return check
-    return lambda value: processor(value if value is None else check(value))
+    return lambda values: convert(check(values))
 
 
-def _limit(name: str, type_: Any) -> Callable[[Any], Any] | None:
+def _limit(name: str, type_: Any) -> Convert | None:
+    """A check of the column's declared limits, for a whole column at once: a few calls
+    in C when every value is fine, and the value's own check (naming the fault) if not."""
     if isinstance(type_, String):
-        length = type_.length or 0
-
-        def text(value: Any) -> Any:
-            if not isinstance(value, str):
-                raise ValueError(f"{name}: {type(value).__name__} where text belongs")
-            if "\x00" in value:
-                raise ValueError(f"{name}: text with a NUL byte")
-            if length and len(value) > length:
-                raise ValueError(f"{name}: {len(value)} characters, more than {length}")
-            return value
-
-        return text
+        return _column_check(_text(name, type_.length or 0), _text_fine(type_.length or 0))
     if isinstance(type_, Integer):
         bound = 2**63 if isinstance(type_, BigInteger) else 2**31
-
-        def integer(value: Any) -> Any:
-            if not isinstance(value, int) or not -bound <= value < bound:
-                raise ValueError(f"{name}: {value} out of range")
-            return value
-
-        return integer
+        return _column_check(_integer(name, bound), _range_fine({int, bool}, bound, -bound))
     if isinstance(type_, Numeric) and type_.precision is not None:
         limit = 10 ** (type_.precision - (type_.scale or 0))
-
-        def number(value: Any) -> Any:
-            if not isinstance(value, (int, float, Decimal)) or not -limit < value < limit:
-                raise ValueError(f"{name}: {value} out of range")
-            return value
-
-        return number
+        # floats are checked one by one (NaN compares false both ways)
+        return _column_check(_number(name, limit), _range_fine({int, bool, Decimal}, limit))
     return None
+
+
+def _column_check(one: Callable[[Any], Any], fine: Callable[[Sequence[Any]], bool]) -> Convert:
+    def check(values: Sequence[Any]) -> Sequence[Any]:
+        try:
+            if fine(values):
+                return values
+        except ArithmeticError:  # Decimal NaN: its own check says so
+            pass
+        for value in values:
+            if value is not None:
+                one(value)
+        return values
+
+    return check
+
+
+def _text_fine(length: int) -> Callable[[Sequence[Any]], bool]:
+    def fine(values: Sequence[Any]) -> bool:
+        if not set(map(type, values)) <= {str, _NONE}:
+            return False
+        present = list(filter(None, values))
+        if "\x00" in "".join(present):
+            return False
+        return not length or not present or max(map(len, present)) <= length
+
+    return fine
+
+
+def _range_fine(
+    types: set[type], upper: int, lower: int | None = None
+) -> Callable[[Sequence[Any]], bool]:
+    """All values of *types* and within ``lower <= v < upper`` (``-upper < v`` if no *lower*)."""
+    allowed = {*types, _NONE}
+
+    def fine(values: Sequence[Any]) -> bool:
+        if not set(map(type, values)) <= allowed:
+            return False
+        present = list(filter(None, values))
+        if not present:
+            return True
+        low, high = min(present), max(present)
+        return (low >= lower if lower is not None else -upper < low) and high < upper
+
+    return fine
+
+
+def _text(name: str, length: int) -> Callable[[Any], Any]:
+    def text(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"{name}: {type(value).__name__} where text belongs")
+        if "\x00" in value:
+            raise ValueError(f"{name}: text with a NUL byte")
+        if length and len(value) > length:
+            raise ValueError(f"{name}: {len(value)} characters, more than {length}")
+        return value
+
+    return text
+
+
+def _integer(name: str, bound: int) -> Callable[[Any], Any]:
+    def integer(value: Any) -> Any:
+        if not isinstance(value, int) or not -bound <= value < bound:
+            raise ValueError(f"{name}: {value} out of range")
+        return value
+
+    return integer
+
+
+def _number(name: str, limit: int) -> Callable[[Any], Any]:
+    def number(value: Any) -> Any:
+        if not isinstance(value, (int, float, Decimal)) or not -limit < value < limit:
+            raise ValueError(f"{name}: {value} out of range")
+        return value
+
+    return number
 
 
 def execute_many(
@@ -137,7 +207,8 @@ def execute_many(
 ) -> None:
     """Run ``build(session)`` once per row of *rows* (all of one shape), as
     ``session.execute(stmt, rows)`` would; the compiled statement is cached under
-    *key*, the dialect and the row shape."""
+    *key*, the dialect and the row shape. Values are checked and converted a column
+    at a time."""
     if not rows:
         return
     connection = session.connection()
@@ -147,34 +218,14 @@ def execute_many(
     prepared = _PREPARED.get(cache_key)
     if prepared is None:
         prepared = _PREPARED[cache_key] = _prepare(build(session), dialect, columns)
-    converters = [
-        (position, _memoized(processor) if memoize else processor, skip_none)
-        for position, processor, skip_none, memoize in prepared.converters
-    ]
-    params: list[Any] = []
-    for row in rows:
-        values = list(prepared.values(row))
-        for position, convert, skip_none in converters:
-            value = values[position]
-            if value is not None or not skip_none:
-                values[position] = convert(value)
-        params.append(
-            tuple(values) if prepared.positional else dict(zip(prepared.names, values, strict=True))
-        )
+    values: list[Sequence[Any]] = list(zip(*map(prepared.values, rows), strict=True))
+    for position, convert in prepared.converters:
+        values[position] = convert(values[position])
+    params: list[Any] = list(zip(*values, strict=True))
+    if not prepared.positional:
+        names = prepared.names
+        params = [dict(zip(names, row, strict=True)) for row in params]
     connection.exec_driver_sql(prepared.sql, params)
-
-
-def _memoized(processor: Any) -> Any:
-    cache: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            cache[value] = converted = processor(value)
-            return converted
-
-    return convert
 
 
 def jsonable(value: Any) -> Any:

@@ -22,6 +22,7 @@ from tests.conftest import load_fixture
 POISONS = {
     "id of 65 characters": {"product_id": "9" * 65},
     "price 1e30": {"price": Decimal("1e30")},
+    "price NaN": {"price": Decimal("NaN")},
     "NUL byte in the title": {"title": "bad\x00title"},
     "lone surrogate in the title": {"title": "emoji cut \ud83d"},
     "integer beyond int64": {"stock": 2**70},
