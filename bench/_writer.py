@@ -48,11 +48,14 @@ _FROM = {
 
 
 def products(count: int) -> list[Product]:
+    """*count* products of a store walk: one timestamp per answer of 100 offers."""
     catalog = Catalog(1688, [count])
-    return [
-        build_product(ApiRecord("pandapon", offer_json(o), {"seller_id": "S"}))
-        for o in catalog.stores[0].offers
+    records = [
+        ApiRecord("pandapon", offer_json(o), {"seller_id": "S"}) for o in catalog.stores[0].offers
     ]
+    for i, record in enumerate(records):
+        record.fetched_at = records[i - i % 100].fetched_at
+    return [build_product(record) for record in records]
 
 
 def _copy(session: Session, model: type, rows: int) -> None:
@@ -114,23 +117,26 @@ def written() -> int:
         return 0
 
 
-def write_rate(engine, batch: list[Product]) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+def write_rate(engine, batch: list[Product]) -> tuple[float, float, float, float, float]:  # type: ignore[no-untyped-def]
     """rows/s of the writer for a first crawl of *batch*, then a recrawl (1 in 10 repriced),
-    and the KiB written per row over both."""
+    the KiB written per row over both, and the CPU µs per row of each pass (this process:
+    the writer's own work, what a busy machine does not inflate as much as wall time)."""
     writer = BatchWriter(engine, 0, 0.0, Path(tempfile.gettempdir()))
     recrawl = [
         replace(p, price=(p.price or Decimal(0)) + 1) if i % 10 == 0 else p
         for i, p in enumerate(batch)
     ]
-    rates = []
+    rates, cpu = [], []
     before = written()
     for records in (batch, recrawl):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for i in range(0, len(records), BATCH):
             result = writer.write(repository.Batch(records[i : i + BATCH]), 1)
             assert result.spooled is None and not result.refused, result
         rates.append(len(records) / (time.perf_counter() - started))
-    return rates[0], rates[1], (written() - before) / 1024 / (2 * len(batch))
+        cpu.append((time.process_time() - cpu_started) / len(records) * 1e6)
+    kib = (written() - before) / 1024 / (2 * len(batch))
+    return rates[0], rates[1], kib, cpu[0], cpu[1]
 
 
 @contextmanager
@@ -164,7 +170,8 @@ def scale(backend: str, server: str | None, rows: int, batch: list[Product]) -> 
                 started = time.perf_counter()
                 prefill(engine, size, replace(batch[0], product_id="1"))
                 figures["prefill_seconds"] = time.perf_counter() - started
-            first, again, figures[f"{label}_kib"] = write_rate(engine, batch)
+            first, again, figures[f"{label}_kib"], *cpu = write_rate(engine, batch)
+            figures[f"{label}_cpu_first"], figures[f"{label}_cpu_again"] = cpu
             figures[f"{label}_first"], figures[f"{label}_again"] = first, again
             figures[label] = 2 / (1 / first + 1 / again)  # both passes' rows over their time
             engine.dispose()

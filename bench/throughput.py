@@ -153,6 +153,12 @@ def report_writer(backends: list[str], rows: int, write_rows: int) -> None:
             f"ratio {f['full'] / f['empty']:.3f}  (goal >= 0.8)",
             flush=True,
         )
+        print(
+            f"writer, {backend:<10}: CPU per row (writer process) {f['empty_cpu_first']:.0f} / "
+            f"{f['empty_cpu_again']:.0f} us into the empty database (first crawl / recrawl), "
+            f"{f['full_cpu_first']:.0f} / {f['full_cpu_again']:.0f} us into the full one",
+            flush=True,
+        )
         if backend == "sqlite" and f["empty_kib"]:
             print(
                 f"writer, {backend:<10}: {f['empty_kib']:.1f} KiB written per row into the empty "
