@@ -45,12 +45,12 @@ def _postgres_session(dbapi_connection, connection_record) -> None:  # type: ign
     dbapi_connection.commit()
 
 
-def _json_text(value: object) -> str:
-    """JSON columns as UTF-8 text: a Chinese title is 3 bytes a character, not a 6-byte
-    ``\\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII).
-    ``NaN`` and infinities raise ``ValueError`` (PostgreSQL refuses them in JSON: the
-    writer dead-letters such a record on every backend)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+#: JSON columns as UTF-8 text: a Chinese title is 3 bytes a character, not a 6-byte
+#: ``\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII).
+#: ``NaN`` and infinities raise ``ValueError`` (PostgreSQL refuses them in JSON: the
+#: writer dead-letters such a record on every backend). One encoder, made once: what
+#: ``json.dumps(value, ensure_ascii=False, ...)`` would build for every value.
+_json_text = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def make_engine(url: str, *, cache_mib: int = RUN_CACHE_MIB) -> Engine:

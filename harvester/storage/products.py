@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import delete, func, null, select
@@ -37,6 +38,9 @@ MERGED_COLUMNS = (
     "repurchase_rate", "commission_rate", "rating", "available", "url", "extra",
 )
 # fmt: on
+_MERGED = attrgetter(*MERGED_COLUMNS)
+_TRACKED = attrgetter(*TRACKED_FIELDS)
+_JSON_COLUMNS = ("images", "category_ids", "category_names", "extra")
 
 
 def _hash(fields: dict[str, Any]) -> str:
@@ -53,8 +57,8 @@ def upsert_products(
     history = _history(products, current, run_id)
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for product in products:
-        row = {name: getattr(product, name) for name in MERGED_COLUMNS}
-        for name in ("images", "category_ids", "category_names", "extra"):
+        row = dict(zip(MERGED_COLUMNS, _MERGED(product), strict=True))
+        for name in _JSON_COLUMNS:
             value = row[name]
             row[name] = jsonable(value) if value else None
         row.update(
@@ -134,24 +138,24 @@ def _payloads_upsert(session: Session) -> Any:
 
 def _current(
     session: Session, products: Sequence[items.Product]
-) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+) -> dict[tuple[str, str], tuple[int, tuple[Any, ...]]]:
     """(source, product id) → (``products.id``, tracked fields) of the products stored."""
     table = models.Product.__table__
     tracked = [table.c[name] for name in TRACKED_FIELDS]
-    current: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    current: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
     for source, ids in by_source({(p.source, p.product_id): None for p in products}):
         query = select(table.c.product_id, table.c.id, *tracked).where(
             table.c.source == source, table.c.product_id.in_(ids)
         )
-        for product_id, key, *values in session.execute(query):
-            current[(source, product_id)] = (key, dict(zip(TRACKED_FIELDS, values, strict=True)))
+        for product_id, key, *values in session.execute(query).all():
+            current[(source, product_id)] = (key, tuple(values))
     return current
 
 
 def _product_keys(
     session: Session,
     written: dict[tuple[str, str], Any],
-    current: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+    current: dict[tuple[str, str], tuple[int, tuple[Any, ...]]],
 ) -> dict[tuple[str, str], int]:
     """``products.id`` of every product *written*: known from *current*, or read back."""
     keys = {key: stored[0] for key, stored in current.items()}
@@ -160,13 +164,13 @@ def _product_keys(
         query = select(table.c.product_id, table.c.id).where(
             table.c.source == source, table.c.product_id.in_(ids)
         )
-        keys.update(((source, product_id), key) for product_id, key in session.execute(query))
+        keys.update(((source, product_id), key) for product_id, key in session.execute(query).all())
     return keys
 
 
 def _history(
     products: Sequence[items.Product],
-    current: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+    current: dict[tuple[str, str], tuple[int, tuple[Any, ...]]],
     run_id: int | None,
 ) -> list[dict[str, Any]]:
     """A history row for each product whose tracked fields changed.
@@ -179,15 +183,16 @@ def _history(
     latest = {(p.source, p.product_id): p for p in products}
     history = []
     for key, product in latest.items():
-        observed = {name: getattr(product, name) for name in TRACKED_FIELDS}
+        values = _TRACKED(product)
         stored = current.get(key)
         if stored is not None:
             old = stored[1]
-            observed = {
-                name: old[name] if value is None else value for name, value in observed.items()
-            }
-            if observed == old:
+            values = tuple(
+                was if value is None else value for value, was in zip(values, old, strict=True)
+            )
+            if values == old:
                 continue
+        observed = dict(zip(TRACKED_FIELDS, values, strict=True))
         history.append(
             {
                 "source": product.source,
