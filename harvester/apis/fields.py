@@ -31,6 +31,9 @@ NUMBER_LENGTH = 64
 #: Longest wait a ``Retry-After`` or ban may ask for (a day); longer ones are capped.
 MAX_RETRY_AFTER = 86_400.0
 
+#: Integers from here on are too long for text (a constant: Python does not fold 10**40).
+_HUGE = 10**40
+_HUGE_TEXT = 10**80
 _INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
 _TRUE = frozenset({"1", "true"})
 _FALSE = frozenset({"0", "false"})
@@ -78,12 +81,20 @@ def decimal(
     Numbers are read from their decimal text, never through float arithmetic; with
     *percent*, a trailing ``%`` is dropped (``"3.5%"`` → ``3.5``).
     """
-    if absent(value):
+    if type(value) is str:  # the common case first
+        text = value.strip()
+        if not text:
+            return None
+        if percent:
+            text = text.removesuffix("%").strip()
+        if len(text) > NUMBER_LENGTH:
+            raise FieldError(path, f"not a number: {show(value)}")
+    elif absent(value):
         return None
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         raise FieldError(path, f"a boolean where a number belongs: {value!r}")
-    if isinstance(value, (int, float, Decimal)):
-        text = str(value) if not isinstance(value, int) or abs(value) < 10**40 else "inf"
+    elif isinstance(value, (int, float, Decimal)):
+        text = str(value) if not isinstance(value, int) or abs(value) < _HUGE else "inf"
     elif isinstance(value, str):
         text = value.strip()
         if percent:
@@ -206,7 +217,7 @@ def text(value: Any, path: str, *, max_length: int | None = None) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise FieldError(path, f"not text: {show(value)}")
     if isinstance(value, int):
-        if abs(value) >= 10**40:
+        if abs(value) >= _HUGE:
             raise FieldError(path, f"number too long for text: {show(value)}")
         value = str(value)
     value = clean(value)
@@ -224,12 +235,14 @@ def raw_text(value: Any, path: str, *, max_length: int = ID_LENGTH) -> str | Non
     if isinstance(value, float):
         return repr(value)[:max_length]
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return str(value)[:max_length] if abs(value) < 10**80 else "<huge number>"
+        return str(value)[:max_length] if abs(value) < _HUGE_TEXT else "<huge number>"
     return (text(value, path) or "").strip()[:max_length]
 
 
 def identifier(value: Any, path: str, *, digits: bool = False) -> str:
     """A required id: text of 1 to 64 characters (only ASCII digits with *digits*)."""
+    if type(value) is int and 0 <= value < _HUGE:  # the common case: its digits
+        return str(value)
     ident = text(value, path, max_length=ID_LENGTH)
     if ident is None or not ident.strip():
         raise FieldError(path, "missing")
@@ -247,6 +260,9 @@ def optional_id(value: Any, path: str) -> str | None:
 def https_url(value: Any, path: str = "url", *, base: str | None = None) -> str | None:
     """``//host/x`` and ``http://host/x`` → ``https://host/x``; a relative path is joined
     to *base* when given; other schemes stay as they are (validation judges them)."""
+    if type(value) is str and value.startswith("https://") and value.isascii():
+        if "\x00" not in value:  # the common case: nothing to clean nor to change
+            return value.strip()
     if absent(value):
         return None
     url = text(value, path)
@@ -261,30 +277,6 @@ def https_url(value: Any, path: str = "url", *, base: str | None = None) -> str 
     if base is not None and "://" not in url:
         return base + url.lstrip("/")
     return url
-
-
-#: Deepest nesting kept in a stored JSON value (a product record is a few levels deep).
-MAX_DEPTH = 64
-
-
-def storable(value: Any, path: str = "raw", depth: int = 0) -> Any:
-    """A copy of a raw JSON value that every JSON column accepts: non-finite numbers as
-    their text (``"NaN"``, ``"Infinity"``), text :func:`clean`; :class:`FieldError` when
-    nested deeper than :data:`MAX_DEPTH`. Used for the raw payload a product keeps."""
-    kind = type(value)
-    if kind is str:
-        return value if value.isascii() and "\x00" not in value else clean(value)
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if kind is dict or kind is list:
-        if depth >= MAX_DEPTH:
-            raise FieldError(path, f"nested deeper than {MAX_DEPTH} levels")
-        if kind is list:
-            return [storable(v, path, depth + 1) for v in value]
-        return {storable(k): storable(v, path, depth + 1) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------- headers
