@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -48,12 +50,21 @@ def _postgres_session(dbapi_connection, connection_record) -> None:  # type: ign
     dbapi_connection.commit()
 
 
+def _as_text(value: object) -> str:
+    """Decimals and datetimes inside a JSON value, as text (``str``, ``isoformat``)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 #: JSON columns as UTF-8 text: a Chinese title is 3 bytes a character, not a 6-byte
 #: ``\uXXXX`` escape (SQLAlchemy's default serializer escapes everything non-ASCII).
 #: ``NaN`` and infinities raise ``ValueError`` (PostgreSQL refuses them in JSON: the
 #: writer dead-letters such a record on every backend). One encoder, made once: what
 #: ``json.dumps(value, ensure_ascii=False, ...)`` would build for every value.
-_json_text = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_json_text = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_as_text).encode
 
 
 def make_engine(url: str, *, cache_mib: int = RUN_CACHE_MIB) -> Engine:

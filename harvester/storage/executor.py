@@ -6,9 +6,10 @@ row in Python (≈ 40 µs per row and statement), which dominated batch writes.
 SQLAlchemy's public compiler API (``stmt.compile(...)``, ``compiled.binds``,
 ``compiled.positiontup``), looks up each column type's converter once through
 its documented ``TypeEngine.bind_processor(dialect)`` (the JSON, Numeric and
-DateTime conversions SQLAlchemy itself applies), takes the values from the rows
-in C (``itemgetter``) and hands them to the driver with
-``Connection.exec_driver_sql`` — one ``executemany``.
+DateTime conversions SQLAlchemy itself applies), takes the rows as tuples,
+turns them into columns (``zip``), checks and converts each column with a few
+calls, and hands the rows to the driver with ``Connection.exec_driver_sql`` —
+one ``executemany``.
 
 Values are held to the column's declared limits on every backend — text within
 its ``String(n)`` length and free of NUL bytes, integers within the column's
@@ -23,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String, Table
@@ -57,8 +57,9 @@ class _Prepared:
     sql: str
     positional: bool
     names: tuple[str, ...]
-    values: Callable[[dict[str, Any]], Any]
-    #: (position, converter): the column's limits, then its type's own bind processor
+    #: the row's column for each parameter of the statement, in the statement's order
+    order: tuple[int, ...]
+    #: (parameter position, converter): the column's limits, then its type's bind processor
     converters: tuple[tuple[int, Convert], ...]
 
 
@@ -68,14 +69,14 @@ _PREPARED: dict[tuple[Any, ...], _Prepared] = {}
 def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
-    keys, converters = [], []
+    order, converters = [], []
     for position, name in enumerate(names):
         bind = compiled.binds[name]
         if bind.key not in columns:
             raise ValueError(
                 f"{bind.key}: a literal bound in the statement (use null() or a row key)"
             )
-        keys.append(bind.key)
+        order.append(columns.index(bind.key))
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         # the records of one answer share their timestamp: format it once a batch
         convert = _converter(processor, memoize=isinstance(bind.type, DateTime))
@@ -84,9 +85,7 @@ def _prepare(stmt: Any, dialect: Any, columns: tuple[str, ...]) -> _Prepared:
             convert = _checked(check, convert)
         if convert is not None:
             converters.append((position, convert))
-    getter = itemgetter(*keys)
-    values = getter if len(keys) > 1 else (lambda row: (getter(row),))
-    return _Prepared(compiled.string, compiled.positional, names, values, tuple(converters))
+    return _Prepared(compiled.string, compiled.positional, names, tuple(order), tuple(converters))
 
 
 def _converter(processor: Any, *, memoize: bool) -> Convert | None:
@@ -203,22 +202,26 @@ def _number(name: str, limit: int) -> Callable[[Any], Any]:
 
 
 def execute_many(
-    session: Session, key: str, build: Callable[[Session], Any], rows: list[dict[str, Any]]
+    session: Session,
+    key: str,
+    build: Callable[[Session], Any],
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
 ) -> None:
-    """Run ``build(session)`` once per row of *rows* (all of one shape), as
-    ``session.execute(stmt, rows)`` would; the compiled statement is cached under
-    *key*, the dialect and the row shape. Values are checked and converted a column
-    at a time."""
+    """Run ``build(session)`` once per row of *rows* (values of *columns*, in that
+    order), as ``session.execute(stmt, [dict(zip(columns, row)) ...])`` would; the
+    compiled statement is cached under *key*, the dialect and *columns*. Values are
+    checked and converted a column at a time."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    columns = tuple(rows[0])
     cache_key = (key, dialect.name, dialect.paramstyle, columns)
     prepared = _PREPARED.get(cache_key)
     if prepared is None:
         prepared = _PREPARED[cache_key] = _prepare(build(session), dialect, columns)
-    values: list[Sequence[Any]] = list(zip(*map(prepared.values, rows), strict=True))
+    data = list(zip(*rows, strict=True))
+    values: list[Sequence[Any]] = [data[column] for column in prepared.order]
     for position, convert in prepared.converters:
         values[position] = convert(values[position])
     params: list[Any] = list(zip(*values, strict=True))

@@ -23,7 +23,6 @@ from harvester.storage.executor import (
     by_source,
     dialect_insert,
     execute_many,
-    jsonable,
     last_per_key,
 )
 
@@ -43,10 +42,26 @@ _TRACKED = attrgetter(*TRACKED_FIELDS)
 _JSON_COLUMNS = ("images", "category_ids", "category_names", "extra")
 
 
-def _hash(fields: dict[str, Any]) -> str:
-    """SHA-256 of the values in field order (decimals normalized: 9.90 and 9.9 are equal)."""
-    values = [v.normalize() if isinstance(v, Decimal) else v for v in fields.values()]
-    return hashlib.sha256(repr(values).encode()).hexdigest()
+def _hash(values: Sequence[Any]) -> str:
+    """SHA-256 of the tracked values in order (decimals normalized: 9.90 and 9.9 are equal)."""
+    normalized = [v.normalize() if isinstance(v, Decimal) else v for v in values]
+    return hashlib.sha256(repr(normalized).encode()).hexdigest()
+
+
+#: Columns of the products upsert, in the order of :func:`_product_row`'s values.
+_PRODUCT_COLUMNS = (
+    *MERGED_COLUMNS,
+    *("source", "product_id", "last_api", "first_seen_at", "fetched_at", "updated_at"),
+    "last_run_id",
+)
+_JSON_POSITIONS = tuple(MERGED_COLUMNS.index(name) for name in _JSON_COLUMNS)
+_FIRST_SEEN = _PRODUCT_COLUMNS.index("first_seen_at")
+_HISTORY_COLUMNS = (
+    *("product_key", "source", "product_id", "api", "run_id", "observed_at"),
+    *TRACKED_FIELDS,
+    "content_hash",
+)
+_PAYLOAD_COLUMNS = ("product_key", "source", "product_id", "api", "payload", "fetched_at", "run_id")
 
 
 def upsert_products(
@@ -54,56 +69,49 @@ def upsert_products(
 ) -> None:
     products = last_per_key(products, lambda p: (p.source, p.product_id, p.api))
     current = _current(session, products)
-    history = _history(products, current, run_id)
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    changed = _history(products, current)
+    merged: dict[tuple[str, str], list[Any]] = {}
     for product in products:
-        row = dict(zip(MERGED_COLUMNS, _MERGED(product), strict=True))
-        for name in _JSON_COLUMNS:
-            value = row[name]
-            row[name] = jsonable(value) if value else None
-        row.update(
-            source=product.source,
-            product_id=product.product_id,
-            last_api=product.api,
-            first_seen_at=product.fetched_at,
-            fetched_at=product.fetched_at,
-            updated_at=now,
-            last_run_id=run_id,
-        )
+        row = _product_row(product, run_id, now)
         key = (product.source, product.product_id)
         earlier = merged.get(key)
         if earlier is not None:
             # two APIs saw the product in one batch: merge as the upsert does (later non-empty wins)
-            row = {
-                name: earlier[name] if row[name] is None and name in MERGED_COLUMNS else row[name]
-                for name in row
-            }
-            row["first_seen_at"] = earlier["first_seen_at"]
+            merged_values = len(MERGED_COLUMNS)
+            row = [
+                was if value is None and i < merged_values else value
+                for i, (value, was) in enumerate(zip(row, earlier, strict=True))
+            ]
+            row[_FIRST_SEEN] = earlier[_FIRST_SEEN]
         merged[key] = row
-    execute_many(session, "products", _products_upsert, list(merged.values()))
+    execute_many(session, "products", _products_upsert, _PRODUCT_COLUMNS, list(merged.values()))
     keys = _product_keys(session, merged, current)
-    for row in history:
-        row["product_key"] = keys[(row["source"], row["product_id"])]
-    execute_many(session, "history", lambda _: models.ProductHistory.__table__.insert(), history)
-    execute_many(
-        session,
-        "payloads",
-        _payloads_upsert,
-        [
-            {
-                "product_key": keys[(p.source, p.product_id)],
-                "source": p.source,
-                "product_id": p.product_id,
-                "api": p.api,
-                "payload": p.raw,
-                "fetched_at": p.fetched_at,
-                "run_id": run_id,
-            }
-            for p in products
-        ],
-    )
+    history = [
+        (keys[(p.source, p.product_id)], p.source, p.product_id, p.api, run_id, p.fetched_at)
+        + observed
+        + (_hash(observed),)
+        for p, observed in changed
+    ]
+    insert_history = models.ProductHistory.__table__.insert
+    execute_many(session, "history", lambda _: insert_history(), _HISTORY_COLUMNS, history)
+    payloads = [
+        (keys[(p.source, p.product_id)], p.source, p.product_id, p.api, p.raw, p.fetched_at)
+        + (run_id,)
+        for p in products
+    ]
+    execute_many(session, "payloads", _payloads_upsert, _PAYLOAD_COLUMNS, payloads)
     _replace_children(session, products, now)
     _upsert_shops(session, products, now)
+
+
+def _product_row(product: items.Product, run_id: int | None, now: datetime) -> list[Any]:
+    """The values of :data:`_PRODUCT_COLUMNS` for *product*; empty JSON values as None
+    (the JSON serializer writes decimals and datetimes inside them as text)."""
+    row = [*_MERGED(product), product.source, product.product_id, product.api]
+    row += (product.fetched_at, product.fetched_at, now, run_id)
+    for position in _JSON_POSITIONS:
+        row[position] = row[position] or None
+    return row
 
 
 def _products_upsert(session: Session) -> Any:
@@ -171,9 +179,8 @@ def _product_keys(
 def _history(
     products: Sequence[items.Product],
     current: dict[tuple[str, str], tuple[int, tuple[Any, ...]]],
-    run_id: int | None,
-) -> list[dict[str, Any]]:
-    """A history row for each product whose tracked fields changed.
+) -> list[tuple[items.Product, tuple[Any, ...]]]:
+    """(product, tracked values) of each product whose tracked fields changed.
 
     A record is compared with the product's current row, counting only the tracked
     fields it carries: a related-items record without sales figures does not
@@ -181,7 +188,7 @@ def _history(
     first history row.
     """
     latest = {(p.source, p.product_id): p for p in products}
-    history = []
+    changed = []
     for key, product in latest.items():
         values = _TRACKED(product)
         stored = current.get(key)
@@ -192,19 +199,8 @@ def _history(
             )
             if values == old:
                 continue
-        observed = dict(zip(TRACKED_FIELDS, values, strict=True))
-        history.append(
-            {
-                "source": product.source,
-                "product_id": product.product_id,
-                "api": product.api,
-                "run_id": run_id,
-                "observed_at": product.fetched_at,
-                **observed,
-                "content_hash": _hash(observed),
-            }
-        )
-    return history
+        changed.append((product, values))
+    return changed
 
 
 def _replace_children(session: Session, products: Sequence[items.Product], now: datetime) -> None:
