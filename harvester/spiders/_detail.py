@@ -35,6 +35,7 @@ from harvester import ledger
 from harvester.answers import api_data
 from harvester.apis import vvtool
 from harvester.apis.base import META_API, ApiError, ErrorClass
+from harvester.idset import IdSet
 from harvester.spiders.arguments import Blank, OptionalInt, SpiderArguments, choices
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ class DetailFetcher:
         self.scene = options.scene.value if options.scene else None
         #: ``-a max_calls``, else ``HARVESTER_VVTOOL_MAX_CALLS`` (read once the crawl runs).
         self.max_calls: int | None = options.max_calls
-        self.requested: set[str] = set()
+        #: Products asked for (a compact set: ~8 bytes a numeric id).
+        self.requested = IdSet()
         #: Calls that reached vv-tool, and the distinct requests among them (fingerprints).
         self.calls = 0
         self._sent: set[bytes] = set()
@@ -122,7 +124,7 @@ class DetailFetcher:
         #: Products whose detail is fresh: id → hash of the listing record it was fetched with.
         self.recent: dict[str, str] = {}
         #: Products not asked for: done in the work ledger, or fresh (recrawl policy).
-        self.skipped: set[str] = set()
+        self.skipped = IdSet()
         #: The shared crawl's worker whose budget holds the cap (:meth:`share`), or None.
         self.budget: FrontierWorker | None = None
         self._spending: set[asyncio.Future[bool]] = set()
