@@ -34,6 +34,7 @@ MAX_RETRY_AFTER = 86_400.0
 #: Integers from here on are too long for text (a constant: Python does not fold 10**40).
 _HUGE = 10**40
 _HUGE_TEXT = 10**80
+_INT32_MAX = 2**31 - 1
 _INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
 _TRUE = frozenset({"1", "true"})
 _FALSE = frozenset({"0", "false"})
@@ -146,15 +147,17 @@ def integer(value: Any, path: str, *, bounds: tuple[int, int] = INT64) -> int | 
 
 def count(value: Any, path: str) -> int | None:
     """A non-negative count that fits the schema's 32-bit ``integer`` columns."""
+    if type(value) is int and 0 <= value <= _INT32_MAX:  # the common case
+        return value
     return integer(value, path, bounds=(0, INT32[1]))
 
 
 def boolean(value: Any, path: str) -> bool | None:
     """``true``/``false``, ``1``/``0`` (numbers or text, any case); ``None``/``""`` → None."""
+    if value is None or isinstance(value, bool):  # the common cases first
+        return value
     if absent(value):
         return None
-    if isinstance(value, bool):
-        return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
@@ -171,6 +174,8 @@ def boolean(value: Any, path: str) -> bool | None:
 
 def sequence(value: Any, path: str) -> list[Any]:
     """A JSON array; ``None``/``""`` → ``[]``."""
+    if type(value) is list:
+        return value
     if absent(value):
         return []
     if not isinstance(value, list):
@@ -180,6 +185,8 @@ def sequence(value: Any, path: str) -> list[Any]:
 
 def mapping(value: Any, path: str) -> dict[str, Any]:
     """A JSON object; ``None``/``""`` → ``{}``."""
+    if type(value) is dict:
+        return value
     if absent(value):
         return {}
     if not isinstance(value, dict):

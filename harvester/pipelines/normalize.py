@@ -43,6 +43,9 @@ _PERCENTS = ("repurchase_rate", "commission_rate", "rating")
 _COUNTS = ("month_sold", "volume", "stock")
 _FLAGS = ("is_jxhy", "is_one_psale", "available")
 _FLAG_VALUES = (None, True, False)
+_ZERO = Decimal(0)
+#: Currency codes that matched :data:`_CURRENCY` (a few: a set lookup instead of a match).
+_CURRENCIES: set[str] = set()
 _MONEY_LIMIT, _PERCENT_LIMIT, _INT32_MAX = fields.MONEY_LIMIT, fields.PERCENT_LIMIT, fields.INT32[1]
 
 
@@ -87,11 +90,12 @@ def _texts_fit(values: tuple[Any, ...], max_length: int = 0, https: bool = False
 
 def _numbers_fit(values: tuple[Any, ...], limit: Decimal) -> bool:
     """Whether :func:`_number` accepts each of *values*."""
-    for value in values:
-        if value is not None and not (
-            type(value) is Decimal and value.is_finite() and 0 <= value < limit
-        ):
-            return False
+    try:
+        for value in values:
+            if value is not None and not (type(value) is Decimal and _ZERO <= value < limit):
+                return False  # (±Infinity too)
+    except ArithmeticError:  # NaN: not comparable
+        return False
     return True
 
 
@@ -115,10 +119,11 @@ def fits(p: Product) -> bool:
     for count in (p.month_sold, p.volume, p.stock):
         if count is not None and not (type(count) is int and 0 <= count <= _INT32_MAX):
             return False
-    if money != (None, None, None) and (
-        type(p.currency) is not str or not _CURRENCY.match(p.currency)
-    ):
-        return False
+    currency = p.currency
+    if money != (None, None, None) and not (type(currency) is str and currency in _CURRENCIES):
+        if type(currency) is not str or not _CURRENCY.match(currency):
+            return False
+        _CURRENCIES.add(currency)  # a code matched once is not matched again
     for sku in p.skus:
         if not (
             type(sku) is Sku

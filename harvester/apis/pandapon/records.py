@@ -8,6 +8,8 @@ from typing import Any
 from harvester.apis import fields
 from harvester.apis.pandapon.spec import CURRENCY, SOURCE
 
+_CATEGORY_KEYS = ("topCategoryId", "secondCategoryId", "thirdCategoryId")
+
 
 def percent(value: Any, path: str = "repurchaseRate") -> Decimal | None:
     """``"100%"`` → ``Decimal("100")``; numbers pass through; ``None`` stays ``None``."""
@@ -31,8 +33,7 @@ def to_product(offer: Any, context: dict[str, Any]) -> dict[str, Any]:
     price_raw = price_info.get("price")
     price = fields.decimal(price_raw, "priceInfo.price")
     category_ids = [
-        fields.integer(record.get(key), key)
-        for key in ("topCategoryId", "secondCategoryId", "thirdCategoryId")
+        fields.integer(record[key], key) for key in _CATEGORY_KEYS if record.get(key) is not None
     ]
     return {
         "source": SOURCE,
@@ -48,6 +49,6 @@ def to_product(offer: Any, context: dict[str, Any]) -> dict[str, Any]:
         "month_sold": fields.count(record.get("monthSold"), "monthSold"),
         "is_jxhy": fields.boolean(record.get("isJxhy"), "isJxhy"),
         "is_one_psale": fields.boolean(record.get("isOnePsale"), "isOnePsale"),
-        "repurchase_rate": percent(record.get("repurchaseRate")),
+        "repurchase_rate": fields.percentage(record.get("repurchaseRate"), "repurchaseRate"),
         "url": offer_url(product_id),
     }
