@@ -82,7 +82,10 @@ def make_engine(url: str, *, cache_mib: int = RUN_CACHE_MIB) -> Engine:
         )
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, cache_mib))
         return engine
-    engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
+    # psycopg: positional parameters (``%s``), which it takes as they come, where a dict
+    # per row is rebuilt into a sequence in Python (the writer's executemany)
+    positional = {"paramstyle": "format"} if parsed.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text, **positional)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _postgres_session)
     return engine
