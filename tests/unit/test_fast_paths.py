@@ -7,6 +7,7 @@ the fast paths (else normalization is slow again, silently)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from harvester.apis import aliyun, fields
 from harvester.apis.raw import MAX_DEPTH, plain, repaired, storable
+from harvester.apis.vvtool.records import TIME_LAYOUTS, parse_time
 from harvester.items import ApiRecord, PriceTier, Product, Sku
 from harvester.pipelines.normalize import build_product, check, fits
 from tests.conftest import load_fixture
@@ -126,3 +128,28 @@ def test_the_docs_examples_take_the_fast_paths(record: ApiRecord) -> None:
     product = build_product(record)
     assert product.raw is record.payload  # not copied
     assert fits(product)
+
+
+def _strptime(text: str) -> Any:
+    for layout in TIME_LAYOUTS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return text
+
+
+TWO = st.integers(0, 99).map("{:02d}".format)
+TIMES = st.tuples(
+    st.integers(0, 9999).map("{:04d}".format), TWO, TWO, TWO, TWO, TWO,
+    st.sampled_from(["", "000", "999", "5"]), st.sampled_from("+-"), TWO, TWO,
+).map("".join)  # fmt: skip
+
+
+@FAST
+@given(TIMES)
+def test_vvtool_times_read_as_strptime_reads_them(text: str) -> None:
+    parsed = parse_time(text)
+    assert parsed == _strptime(text)
+    if isinstance(parsed, datetime):
+        assert parsed.utcoffset() == _strptime(text).utcoffset()

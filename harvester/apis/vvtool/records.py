@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,12 @@ def image(path: Any, where: str = "image") -> str | None:
 
 #: Without milliseconds first: ``%f`` would otherwise take the last digit of the seconds.
 TIME_LAYOUTS = ("%Y%m%d%H%M%S%z", "%Y%m%d%H%M%S%f%z")
+#: :data:`TIME_LAYOUTS` with two digits a field and milliseconds or none, within the
+#: ranges strptime reads two digits in.
+_TIME = re.compile(
+    r"(\d{4})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])([01]\d|2[0-3])([0-5]\d)([0-5]\d)(\d{3})?"
+    r"([+-])([01]\d|2[0-3])([0-5]\d)"
+)
 TIMES = (
     "create_time",
     "modify_time",
@@ -46,6 +53,17 @@ def parse_time(value: Any) -> datetime | Any:
     text = str(value).strip()
     if len(text) > 32:
         return value
+    found = _TIME.fullmatch(text)
+    if found:  # the documented shape, read without strptime (what strptime reads it as)
+        year, month, day, hour, minute, second, milli, sign, tz_hours, tz_minutes = found.groups()
+        offset = timedelta(hours=int(tz_hours), minutes=int(tz_minutes))
+        try:
+            return datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second),
+                int(milli or 0) * 1000, timezone(-offset if sign == "-" else offset),
+            )  # fmt: skip
+        except ValueError:
+            pass  # (e.g. 31 February) as strptime says
     for layout in TIME_LAYOUTS:
         try:
             return datetime.strptime(text, layout)
