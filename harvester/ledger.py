@@ -84,6 +84,15 @@ class Ledger:
     def outcome(self, unit: str) -> Any:
         return self.done.get(unit)
 
+    def take(self, unit: str) -> Any:
+        """:meth:`outcome`, then forgotten (the unit stays done): for a caller that reads
+        each outcome once, as a resumed store walk does (a page's outcome lists its
+        offer ids: a million of them need not stay in memory once followed)."""
+        outcome = self.done.get(unit)
+        if outcome is not None:
+            self.done[unit] = None
+        return outcome
+
     def mark(self, unit: str, outcome: Any = None) -> Iterator[UnitDone]:
         """The item that marks *unit* done once stored (``yield from`` it after the unit's
         items); nothing when no run is stored (``HARVESTER_STORAGE_ENABLED`` off)."""

@@ -44,7 +44,7 @@ class ResumedWalk:
         if not self.ledger.is_done(key):
             yield self.page_request(query, page)
             return
-        outcome: dict[str, Any] = self.ledger.outcome(key) or {}
+        outcome: dict[str, Any] = self.ledger.take(key) or {}
         seller = query.seller_open_id
         if "split" in outcome:
             self.crawler.stats.inc_value("harvester/store/band_splits")
