@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String, Table
+from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -229,6 +229,34 @@ def execute_many(
         names = prepared.names
         params = [dict(zip(names, row, strict=True)) for row in params]
     connection.exec_driver_sql(prepared.sql, params)
+
+
+#: (key, dialect, paramstyle, number of values) → (SQL, positional, value index per parameter)
+_LOOKUPS: dict[tuple[Any, ...], tuple[str, bool, tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def fetch_rows(
+    session: Session, key: str, build: Callable[[list[Any]], Any], values: Sequence[Any]
+) -> list[Any]:
+    """Rows of the ``SELECT`` that ``build(params)`` makes of ``bindparam`` objects, one
+    per value of *values* (e.g. ``col.in_(params[1:])``), as the driver returns them.
+    Compiled once per dialect and number of values under *key*, where ``session.execute``
+    renders an expanding ``IN`` and builds its result for every call. For columns the
+    driver returns as their Python values (text, integers): no result processing."""
+    connection = session.connection()
+    dialect = connection.dialect
+    cache_key = (key, dialect.name, dialect.paramstyle, len(values))
+    prepared = _LOOKUPS.get(cache_key)
+    if prepared is None:
+        params = [bindparam(f"v{i}") for i in range(len(values))]
+        compiled = build(params).compile(dialect=dialect)
+        names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+        order = tuple(int(compiled.binds[name].key[1:]) for name in names)
+        prepared = _LOOKUPS[cache_key] = (compiled.string, compiled.positional, names, order)
+    sql, positional, names, order = prepared
+    ordered = [values[i] for i in order]
+    bound: Any = tuple(ordered) if positional else dict(zip(names, ordered, strict=True))
+    return list(connection.exec_driver_sql(sql, bound).all())
 
 
 def jsonable(value: Any) -> Any:

@@ -23,6 +23,7 @@ from harvester.storage.executor import (
     by_source,
     dialect_insert,
     execute_many,
+    fetch_rows,
     last_per_key,
 )
 
@@ -167,13 +168,17 @@ def _product_keys(
 ) -> dict[tuple[str, str], int]:
     """``products.id`` of every product *written*: known from *current*, or read back."""
     keys = {key: stored[0] for key, stored in current.items()}
-    table = models.Product.__table__
     for source, ids in by_source(key for key in written if key not in keys):
-        query = select(table.c.product_id, table.c.id).where(
-            table.c.source == source, table.c.product_id.in_(ids)
-        )
-        keys.update(((source, product_id), key) for product_id, key in session.execute(query).all())
+        rows = fetch_rows(session, "product keys", _keys_query, [source, *ids])
+        keys.update(((source, product_id), key) for product_id, key in rows)
     return keys
+
+
+def _keys_query(params: list[Any]) -> Any:
+    table = models.Product.__table__
+    return select(table.c.product_id, table.c.id).where(
+        table.c.source == params[0], table.c.product_id.in_(params[1:])
+    )
 
 
 def _history(
