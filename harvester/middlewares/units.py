@@ -40,7 +40,9 @@ class UnitOutput:
             setting_or_env(settings, "HARVESTER_REDIS_URL")
             and settings.getbool("HARVESTER_FRONTIER_ENABLED")
         ):
-            raise NotConfigured("no shared crawl (HARVESTER_REDIS_URL unset or frontier off)")
+            # no reason given: Scrapy logs a reason as a warning, and this is the usual case
+            # (a run on its own), not a switch the user turned off
+            raise NotConfigured
         return cls(crawler)
 
     async def process_spider_output(
