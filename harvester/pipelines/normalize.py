@@ -23,7 +23,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from harvester import dead_letters
 from harvester.apis import fields, get_provider
 from harvester.apis.fields import FieldError, ValidationError
-from harvester.apis.raw import plain, storable
+from harvester.apis.raw import storable
 from harvester.items import ApiRecord, PriceTier, Product, Sku
 
 if TYPE_CHECKING:
@@ -42,11 +42,6 @@ _MONEY = ("price", "original_price", "coupon_price")
 _PERCENTS = ("repurchase_rate", "commission_rate", "rating")
 _COUNTS = ("month_sold", "volume", "stock")
 _FLAGS = ("is_jxhy", "is_one_psale", "available")
-_FLAG_VALUES = (None, True, False)
-_ZERO = Decimal(0)
-#: Currency codes that matched :data:`_CURRENCY` (a few: a set lookup instead of a match).
-_CURRENCIES: set[str] = set()
-_MONEY_LIMIT, _PERCENT_LIMIT, _INT32_MAX = fields.MONEY_LIMIT, fields.PERCENT_LIMIT, fields.INT32[1]
 
 
 def _text(value: Any, path: str, max_length: int | None = None) -> None:
@@ -74,85 +69,8 @@ def _count(value: Any, path: str, low: int = 0) -> None:
         raise FieldError(path, f"not an integer in [{low}, {fields.INT32[1]}]: {value!r}")
 
 
-def _texts_fit(values: tuple[Any, ...], max_length: int = 0, https: bool = False) -> bool:
-    """Whether :func:`_text` accepts each of *values* (and each starts with ``https://``)."""
-    for value in values:
-        if value is None:
-            continue
-        if type(value) is not str or "\x00" in value or (max_length and len(value) > max_length):
-            return False
-        if https and not value.startswith("https://"):
-            return False
-        if not value.isascii() and not plain(value):  # a lone surrogate?
-            return False
-    return True
-
-
-def _numbers_fit(values: tuple[Any, ...], limit: Decimal) -> bool:
-    """Whether :func:`_number` accepts each of *values*."""
-    try:
-        for value in values:
-            if value is not None and not (type(value) is Decimal and _ZERO <= value < limit):
-                return False  # (±Infinity too)
-    except ArithmeticError:  # NaN: not comparable
-        return False
-    return True
-
-
-def fits(p: Product) -> bool:
-    """Whether :func:`check` accepts product *p* (``True`` only then): the same checks, a
-    loop per kind of field and no error built, for the common case."""
-    money = (p.price, p.original_price, p.coupon_price)
-    if not (
-        p.source
-        and p.product_id
-        and _texts_fit((p.product_id, p.seller_id, p.shop_id, p.price_raw), fields.ID_LENGTH)
-        and _texts_fit((p.title, p.title_en, p.shop_name))
-        and _texts_fit((p.image_url, p.url, p.shop_url), https=True)
-        and _numbers_fit(money, _MONEY_LIMIT)
-        and _numbers_fit((p.repurchase_rate, p.commission_rate, p.rating), _PERCENT_LIMIT)
-        and p.is_jxhy in _FLAG_VALUES
-        and p.is_one_psale in _FLAG_VALUES
-        and p.available in _FLAG_VALUES
-    ):
-        return False
-    for count in (p.month_sold, p.volume, p.stock):
-        if count is not None and not (type(count) is int and 0 <= count <= _INT32_MAX):
-            return False
-    currency = p.currency
-    if money != (None, None, None) and not (type(currency) is str and currency in _CURRENCIES):
-        if type(currency) is not str or not _CURRENCY.match(currency):
-            return False
-        _CURRENCIES.add(currency)  # a code matched once is not matched again
-    for sku in p.skus:
-        if not (
-            type(sku) is Sku
-            and _texts_fit((sku.sku_id, sku.spec_id), fields.ID_LENGTH)
-            and _numbers_fit((sku.price,), _MONEY_LIMIT)
-            and (sku.stock is None or (type(sku.stock) is int and 0 <= sku.stock <= _INT32_MAX))
-            and (sku.price is None or sku.currency)
-        ):
-            return False
-    for tier in p.price_tiers:
-        quantity = tier.start_quantity
-        if not (
-            type(tier) is PriceTier
-            and type(quantity) is int
-            and 1 <= quantity <= _INT32_MAX
-            and _numbers_fit((tier.price,), _MONEY_LIMIT)
-        ):
-            return False
-    return True
-
-
 def validate(product: Product) -> None:
     """Raise :class:`ValidationError` naming the first field the schema would refuse."""
-    if not fits(product):
-        check(product)
-
-
-def check(product: Product) -> None:
-    """:func:`validate` one field at a time: raise naming the first field refused."""
     if not product.source:
         raise FieldError("source", "missing")
     if not product.product_id:

@@ -91,8 +91,6 @@ class SqlStoragePipeline:
         self.max_pending = settings.getint("HARVESTER_STORAGE_MAX_PENDING")
         self.run_id: int | None = None
         self._buffer = Batch()
-        #: items in the buffer (``len(self._buffer)``, counted as they come)
-        self._buffered = 0
         self._pending: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._waiting, self._waiting_since = 0, 0.0
@@ -135,15 +133,12 @@ class SqlStoragePipeline:
         )
 
     async def process_item(self, item: Any) -> Any:
-        product = type(item) is Product  # most items: the isinstance checks for the others
-        if not product and not isinstance(item, _STORED):
+        if not isinstance(item, _STORED):
             return item
         # wait before buffering too, not only after flushing: items processed concurrently
         # then cannot fill batch after batch while the writer is behind (bounded memory)
-        if len(self._pending) > self.max_pending:
-            await self._backpressure()
-        self._buffered += 1
-        if product or isinstance(item, Product):
+        await self._backpressure()
+        if isinstance(item, Product):
             self._buffer.products.append(item)
         elif isinstance(item, RelatedEdge):
             self._buffer.edges.append(item)
@@ -155,7 +150,7 @@ class SqlStoragePipeline:
             self._flush_within(self.unit_latency)
             # not an item: no feed export, no item_scraped_count (ledger.UnitStored says why)
             raise UnitStored(item.unit)
-        if self._buffered >= self.batch_size:
+        if len(self._buffer) >= self.batch_size:
             self._flush()
             await self._backpressure()
         elif self._timer is None:
@@ -173,7 +168,6 @@ class SqlStoragePipeline:
 
     def _dead_letter(self, dead_letter: DeadLetter) -> None:
         self._buffer.dead_letters.append(dead_letter)
-        self._buffered += 1
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.max_latency, self._flush)
 
@@ -183,7 +177,7 @@ class SqlStoragePipeline:
             self._timer = None
         if not len(self._buffer):
             return
-        batch, self._buffer, self._buffered = self._buffer, Batch(), 0
+        batch, self._buffer = self._buffer, Batch()
         task = asyncio.ensure_future(self._store(batch))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
